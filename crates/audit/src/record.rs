@@ -1,0 +1,105 @@
+//! The CloudTrail record, field by field, in the order AWS writes them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::identity::UserIdentity;
+
+/// The record version keytrail writes (the current one in AWS's docs).
+pub const EVENT_VERSION: &str = "1.11";
+
+/// One CloudTrail record. Optional fields AWS omits when not applicable are skipped;
+/// `requestParameters` and `responseElements` are always present, `null` when empty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudTrailRecord {
+    /// Always [`EVENT_VERSION`].
+    pub event_version: String,
+    /// Who made the call, as seen by the recipient account.
+    pub user_identity: UserIdentity,
+    /// When the call completed, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub event_time: String,
+    /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
+    pub event_source: String,
+    /// The API action or service-event name.
+    pub event_name: String,
+    /// The region the call was made in.
+    pub aws_region: String,
+    /// Caller IP, or `AWS Internal` for service events.
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    /// The caller's user agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The error code when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The error message when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Request members in lower camel case, secrets removed.
+    pub request_parameters: Option<Value>,
+    /// What the service logs of its response (often `null`).
+    pub response_elements: Option<Value>,
+    /// Extra service-specific data (`keyMaterialId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_event_data: Option<Value>,
+    /// Equal to the `x-amzn-RequestId` header; absent for service events.
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Unique per delivered copy.
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// Whether the action only reads.
+    pub read_only: bool,
+    /// The resources the call touched (resolved key ARNs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<Resource>>,
+    /// `AwsApiCall` or `AwsServiceEvent`.
+    pub event_type: String,
+    /// Always true for KMS and CloudTrail management calls.
+    pub management_event: bool,
+    /// The account that receives this copy.
+    pub recipient_account_id: String,
+    /// Same in both copies of a cross-account call; absent otherwise.
+    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
+    pub shared_event_id: Option<String>,
+    /// Details of a service event (RotateKey).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_event_details: Option<Value>,
+    /// Always `Management` here.
+    pub event_category: String,
+}
+
+/// An entry of `resources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The account that owns the resource (the key owner, not the caller).
+    #[serde(rename = "accountId")]
+    pub account_id: String,
+    /// `AWS::KMS::Key` (also used by AWS for alias entries).
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// The resource ARN.
+    #[serde(rename = "ARN")]
+    pub arn: String,
+}
+
+impl Resource {
+    /// A KMS key or alias resource owned by `account`.
+    pub fn kms(account: impl Into<String>, arn: impl Into<String>) -> Self {
+        Resource { account_id: account.into(), resource_type: "AWS::KMS::Key".into(), arn: arn.into() }
+    }
+}
+
+impl CloudTrailRecord {
+    /// The account whose view this copy belongs to.
+    pub fn recipient(&self) -> &str {
+        &self.recipient_account_id
+    }
+
+    /// The record as one JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

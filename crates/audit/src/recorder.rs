@@ -1,0 +1,167 @@
+//! The recorder: where every call's records go, before its response is sent.
+//!
+//! A `Recorder` is a cheap `Clone` handle. `record` appends to the event history, writes each
+//! record as one JSON line to `--events-out` (if set), and hands the batch to every registered
+//! `RecordSink` (durable storage, trails). History order, file order and sink order agree.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::record::CloudTrailRecord;
+
+/// A record as kept in history: its place in the sequence, its time, and its JSON text.
+#[derive(Debug)]
+pub struct StoredEvent {
+    /// Position in the history, starting at 1; strictly increasing.
+    pub seq: u64,
+    /// `eventTime` as Unix seconds, for time-range queries.
+    pub epoch_seconds: i64,
+    /// The record.
+    pub record: CloudTrailRecord,
+    /// The record serialized once, reused by every reader.
+    pub json: String,
+}
+
+/// Something that wants every batch of records as it is recorded (storage, trails).
+pub trait RecordSink: Send + Sync {
+    /// Called once per batch, in history order, before the call's response is sent.
+    fn accept(&self, events: &[Arc<StoredEvent>]);
+}
+
+/// Which records `GET /_keytrail/events` returns.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// Only records delivered to this account (`recipientAccountId`).
+    pub account: Option<String>,
+    /// Only records with this `eventName`.
+    pub event_name: Option<String>,
+    /// Only records after the one with this `eventID`.
+    pub since: Option<String>,
+}
+
+impl EventFilter {
+    fn matches(&self, e: &StoredEvent) -> bool {
+        self.account.as_deref().is_none_or(|a| e.record.recipient_account_id == a)
+            && self.event_name.as_deref().is_none_or(|n| e.record.event_name == n)
+    }
+}
+
+/// The handle through which all records flow.
+#[derive(Clone)]
+pub struct Recorder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    history: RwLock<Vec<Arc<StoredEvent>>>,
+    next_seq: AtomicU64,
+    /// Held while a batch is appended and written, so every output sees the same order.
+    out: Mutex<Option<Box<dyn Write + Send>>>,
+    sinks: RwLock<Vec<Arc<dyn RecordSink>>>,
+}
+
+impl Recorder {
+    /// A recorder that keeps history in memory and writes JSON lines to `events_out` if given.
+    pub fn new(events_out: Option<Box<dyn Write + Send>>) -> Self {
+        Recorder {
+            inner: Arc::new(Inner {
+                history: RwLock::new(Vec::new()),
+                next_seq: AtomicU64::new(1),
+                out: Mutex::new(events_out),
+                sinks: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Registers a sink that receives every later batch.
+    pub fn add_sink(&self, sink: Arc<dyn RecordSink>) {
+        self.inner.sinks.write().push(sink);
+    }
+
+    /// Records one call's records (one, or two for a cross-account call). Returns when they are
+    /// in history, written to `--events-out`, and handed to every sink.
+    pub fn record(&self, records: Vec<CloudTrailRecord>) -> Vec<Arc<StoredEvent>> {
+        if records.is_empty() {
+            return Vec::new();
+        }
+        let mut out = self.inner.out.lock();
+        let stored: Vec<Arc<StoredEvent>> = records
+            .into_iter()
+            .map(|record| {
+                let epoch_seconds = time::OffsetDateTime::parse(
+                    &record.event_time,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map(|t| t.unix_timestamp())
+                .unwrap_or_default();
+                let json = record.to_json();
+                Arc::new(StoredEvent {
+                    seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
+                    epoch_seconds,
+                    record,
+                    json,
+                })
+            })
+            .collect();
+        self.inner.history.write().extend(stored.iter().cloned());
+        if let Some(w) = out.as_mut() {
+            let mut buf = String::new();
+            for e in &stored {
+                buf.push_str(&e.json);
+                buf.push('\n');
+            }
+            if let Err(err) = w.write_all(buf.as_bytes()).and_then(|_| w.flush()) {
+                tracing::error!(%err, "could not write to --events-out");
+            }
+        }
+        for sink in self.inner.sinks.read().iter() {
+            sink.accept(&stored);
+        }
+        drop(out);
+        stored
+    }
+
+    /// Records kept in history that match `filter`, oldest first.
+    pub fn events(&self, filter: &EventFilter) -> Vec<Arc<StoredEvent>> {
+        let history = self.inner.history.read();
+        let start = match &filter.since {
+            Some(id) => match history.iter().position(|e| &e.record.event_id == id) {
+                Some(i) => i + 1,
+                None => return Vec::new(),
+            },
+            None => 0,
+        };
+        history[start..].iter().filter(|e| filter.matches(e)).cloned().collect()
+    }
+
+    /// Every record in history, oldest first (for LookupEvents and trails to scan).
+    pub fn snapshot(&self) -> Vec<Arc<StoredEvent>> {
+        self.inner.history.read().clone()
+    }
+
+    /// How many records history holds.
+    pub fn len(&self) -> usize {
+        self.inner.history.read().len()
+    }
+
+    /// True when nothing has been recorded since start or the last reset.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets the history (control API `reset`); sequence numbers keep increasing.
+    pub fn clear(&self) {
+        let _order = self.inner.out.lock();
+        self.inner.history.write().clear();
+    }
+
+    /// Flushes `--events-out` (at shutdown).
+    pub fn flush(&self) {
+        if let Some(w) = self.inner.out.lock().as_mut() {
+            let _ = w.flush();
+        }
+    }
+}

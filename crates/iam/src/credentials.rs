@@ -1,0 +1,101 @@
+//! The access-key directory: which principal an access key id stands for.
+
+use std::collections::HashMap;
+
+use crate::principal::Principal;
+
+/// A request's caller: the principal, the access key it used, and the region it signed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Who is calling.
+    pub principal: Principal,
+    /// The access key id from the signature.
+    pub access_key_id: String,
+    /// The region from the credential scope; keys and events are scoped by it.
+    pub region: String,
+}
+
+impl Caller {
+    /// The caller's account.
+    pub fn account(&self) -> &str {
+        self.principal.account()
+    }
+}
+
+/// A configured access key: its principal and its secret (for signature checks).
+#[derive(Clone, Debug)]
+pub struct AccessKey {
+    /// The principal the key signs as.
+    pub principal: Principal,
+    /// The secret access key.
+    pub secret: String,
+}
+
+/// Why an access key was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialError {
+    /// `--strict-credentials` and the key is not configured.
+    Unrecognized,
+}
+
+/// Maps access key ids to principals, following the contract: configured keys map to their
+/// principal; an unknown 12-digit key is the root of that account; any other unknown key is the
+/// root of the default account, unless strict mode refuses it.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialDirectory {
+    keys: HashMap<String, AccessKey>,
+    default_account: String,
+    strict: bool,
+}
+
+impl CredentialDirectory {
+    /// An empty directory whose unknown keys fall back to `default_account` (or are refused when `strict`).
+    pub fn new(default_account: impl Into<String>, strict: bool) -> Self {
+        CredentialDirectory { keys: HashMap::new(), default_account: default_account.into(), strict }
+    }
+
+    /// Registers a configured access key.
+    pub fn insert(&mut self, access_key_id: impl Into<String>, key: AccessKey) {
+        self.keys.insert(access_key_id.into(), key);
+    }
+
+    /// The configured key, if any (its secret is needed to verify signatures).
+    pub fn configured(&self, access_key_id: &str) -> Option<&AccessKey> {
+        self.keys.get(access_key_id)
+    }
+
+    /// The account used when a caller names none.
+    pub fn default_account(&self) -> &str {
+        &self.default_account
+    }
+
+    /// Resolves an access key id to the principal it acts as.
+    pub fn principal_for(&self, access_key_id: &str) -> Result<Principal, CredentialError> {
+        if let Some(key) = self.keys.get(access_key_id) {
+            return Ok(key.principal.clone());
+        }
+        if self.strict {
+            return Err(CredentialError::Unrecognized);
+        }
+        if access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Principal::root(access_key_id))
+        } else {
+            Ok(Principal::root(self.default_account.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_map_as_the_contract_says() {
+        let dir = CredentialDirectory::new("111122223333", false);
+        assert_eq!(dir.principal_for("444455556666").unwrap(), Principal::root("444455556666"));
+        assert_eq!(dir.principal_for("AKIAANYTHING").unwrap(), Principal::root("111122223333"));
+        assert_eq!(dir.principal_for("12345").unwrap(), Principal::root("111122223333"));
+        let strict = CredentialDirectory::new("111122223333", true);
+        assert_eq!(strict.principal_for("444455556666"), Err(CredentialError::Unrecognized));
+    }
+}

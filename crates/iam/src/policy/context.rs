@@ -1,0 +1,214 @@
+//! The request context: what a policy is evaluated against.
+
+use std::collections::HashMap;
+
+use crate::principal::Principal;
+
+/// The value of one condition key in a request.
+///
+/// Booleans and numbers are given as strings (`"true"`, `"42"`), as AWS does in its request
+/// context; the condition operators parse them as needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConditionValue {
+    /// A single-valued key such as `kms:CallerAccount`.
+    Single(String),
+    /// A multivalued key such as `kms:EncryptionContextKeys` or `kms:GrantOperations`.
+    Multi(Vec<String>),
+}
+
+impl ConditionValue {
+    /// The values as a slice, whichever the form.
+    pub fn values(&self) -> &[String] {
+        match self {
+            ConditionValue::Single(value) => std::slice::from_ref(value),
+            ConditionValue::Multi(values) => values,
+        }
+    }
+}
+
+/// One request as policies see it: who, which action, on which resource, and the condition keys.
+///
+/// [`RequestContext::new`] adds the global keys that follow from the principal
+/// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
+/// `aws:username` for IAM users, `aws:PrincipalIsAWSService`); the KMS side adds its own keys
+/// with [`RequestContext::with_value`] and [`RequestContext::with_values`]. Key names are
+/// case-insensitive (stored lower-cased, including the `<k>` part of
+/// `kms:EncryptionContext:<k>`); values are kept as given.
+#[derive(Clone, Debug)]
+pub struct RequestContext<'a> {
+    principal: &'a Principal,
+    action: &'a str,
+    action_lower: String,
+    resource: &'a str,
+    values: HashMap<String, ConditionValue>,
+}
+
+impl<'a> RequestContext<'a> {
+    /// A context for `principal` calling `action` (e.g. `kms:Decrypt`) on `resource` (the key ARN).
+    pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
+        let mut context = RequestContext {
+            principal,
+            action,
+            action_lower: action.to_lowercase(),
+            resource,
+            values: HashMap::with_capacity(16),
+        };
+        let principal_type = match principal {
+            Principal::Root { .. } => "Account",
+            Principal::User { .. } => "User",
+            Principal::AssumedRole { .. } => "AssumedRole",
+        };
+        context.insert_single("aws:PrincipalArn", principal.policy_arn());
+        context.insert_single("aws:PrincipalAccount", principal.account().to_owned());
+        context.insert_single("aws:PrincipalType", principal_type.to_owned());
+        context.insert_single("aws:userid", principal.principal_id());
+        context.insert_single("aws:PrincipalIsAWSService", "false".to_owned());
+        if let Principal::User { name, .. } = principal {
+            context.insert_single("aws:username", name.clone());
+        }
+        context
+    }
+
+    /// Adds (or replaces) a single-valued key.
+    pub fn with_value(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.insert(key, ConditionValue::Single(value.into()));
+        self
+    }
+
+    /// Adds (or replaces) a multivalued key.
+    pub fn with_values<I>(mut self, key: &str, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let values = values.into_iter().map(Into::into).collect();
+        self.insert(key, ConditionValue::Multi(values));
+        self
+    }
+
+    /// Adds (or replaces) a key in place, for callers that build the context in a loop.
+    pub fn insert(&mut self, key: &str, value: ConditionValue) {
+        self.values.insert(key.to_lowercase(), value);
+    }
+
+    /// The calling principal.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// The action as given, e.g. `kms:Decrypt`.
+    pub fn action(&self) -> &'a str {
+        self.action
+    }
+
+    /// The resource ARN the action is performed on.
+    pub fn resource(&self) -> &'a str {
+        self.resource
+    }
+
+    /// The value of a condition key, looked up case-insensitively.
+    pub fn get(&self, key: &str) -> Option<&ConditionValue> {
+        self.values.get(&key.to_lowercase())
+    }
+
+    /// The action lower-cased, for case-insensitive action matching.
+    pub(crate) fn action_lower(&self) -> &str {
+        &self.action_lower
+    }
+
+    /// The values of an already lower-cased key; `None` when the key is absent or an empty set
+    /// (AWS treats an empty multivalued key like a missing one).
+    pub(crate) fn values_of(&self, key_lower: &str) -> Option<&[String]> {
+        self.values
+            .get(key_lower)
+            .map(ConditionValue::values)
+            .filter(|values| !values.is_empty())
+    }
+
+    fn insert_single(&mut self, key: &str, value: String) {
+        self.insert(key, ConditionValue::Single(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(context: &RequestContext<'_>, key: &str) -> Option<String> {
+        match context.get(key) {
+            Some(ConditionValue::Single(value)) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn derives_global_keys_for_a_role_session() {
+        let principal = Principal::AssumedRole {
+            account: "444455556666".into(),
+            role: "app".into(),
+            role_id: "AROAEXAMPLE".into(),
+            session: "ci".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        };
+        let context =
+            RequestContext::new(&principal, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k");
+        assert_eq!(
+            single(&context, "aws:PrincipalArn").as_deref(),
+            Some("arn:aws:iam::444455556666:role/app")
+        );
+        assert_eq!(
+            single(&context, "AWS:PRINCIPALTYPE").as_deref(),
+            Some("AssumedRole")
+        );
+        assert_eq!(
+            single(&context, "aws:userid").as_deref(),
+            Some("AROAEXAMPLE:ci")
+        );
+        assert_eq!(
+            single(&context, "aws:PrincipalAccount").as_deref(),
+            Some("444455556666")
+        );
+        assert!(context.get("aws:username").is_none());
+    }
+
+    #[test]
+    fn derives_username_for_users_only() {
+        let user = Principal::User {
+            account: "111122223333".into(),
+            name: "alice".into(),
+            unique_id: "AIDAEXAMPLE".into(),
+        };
+        let context = RequestContext::new(&user, "kms:Encrypt", "k");
+        assert_eq!(single(&context, "aws:username").as_deref(), Some("alice"));
+        assert_eq!(
+            single(&context, "aws:PrincipalType").as_deref(),
+            Some("User")
+        );
+        let root = Principal::root("111122223333");
+        let context = RequestContext::new(&root, "kms:Encrypt", "k");
+        assert!(context.get("aws:username").is_none());
+        assert_eq!(
+            single(&context, "aws:PrincipalType").as_deref(),
+            Some("Account")
+        );
+        assert_eq!(
+            single(&context, "aws:userid").as_deref(),
+            Some("111122223333")
+        );
+    }
+
+    #[test]
+    fn keys_are_case_insensitive_and_empty_sets_are_absent() {
+        let root = Principal::root("111122223333");
+        let context = RequestContext::new(&root, "kms:Encrypt", "k")
+            .with_value("kms:EncryptionContext:Dept", "Sales")
+            .with_values("kms:EncryptionContextKeys", Vec::<String>::new());
+        assert_eq!(
+            context.values_of("kms:encryptioncontext:dept"),
+            Some(&["Sales".to_owned()][..])
+        );
+        assert!(context.get("KMS:ENCRYPTIONCONTEXT:DEPT").is_some());
+        assert!(context.values_of("kms:encryptioncontextkeys").is_none());
+        assert_eq!(context.action_lower(), "kms:encrypt");
+    }
+}

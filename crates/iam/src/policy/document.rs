@@ -1,0 +1,506 @@
+//! Policy documents: parsing the JSON once into a typed form and checking the grammar.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::condition::{parse_conditions, Condition};
+use super::error::PolicyError;
+use super::matching::Pattern;
+use super::principals::PrincipalSet;
+
+/// The size quota for key policies (AWS: 32 KB).
+pub(crate) const MAX_KEY_POLICY_BYTES: usize = 32_768;
+
+/// Which kind of policy a document is; the grammar differs in the `Principal` element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// A KMS key policy (resource-based): every statement names a `Principal` or `NotPrincipal`.
+    KeyPolicy,
+    /// An IAM user's or role's policy (identity-based): statements name no principal.
+    IdentityPolicy,
+}
+
+/// A parsed, validated policy. Cheap to clone (shared), and keeps the text it was parsed from,
+/// because GetKeyPolicy must return exactly what PutKeyPolicy stored.
+#[derive(Clone, Debug)]
+pub struct PolicyDocument {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    text: String,
+    kind: PolicyKind,
+    version: Option<String>,
+    id: Option<String>,
+    statements: Vec<Statement>,
+}
+
+/// `Allow` or `Deny`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `Action` or `NotAction`, lower-cased for case-insensitive matching.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ActionSet {
+    pub(crate) patterns: Vec<String>,
+    pub(crate) negated: bool,
+}
+
+/// `Resource` or `NotResource`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResourceSet {
+    pub(crate) patterns: Vec<Pattern>,
+    pub(crate) negated: bool,
+}
+
+/// One statement, ready to evaluate.
+#[derive(Clone, Debug)]
+pub(crate) struct Statement {
+    pub(crate) effect: Effect,
+    pub(crate) actions: ActionSet,
+    pub(crate) resources: ResourceSet,
+    /// Present exactly for key policies.
+    pub(crate) principals: Option<PrincipalSet>,
+    pub(crate) conditions: Vec<Condition>,
+}
+
+impl PolicyDocument {
+    /// Parses and validates `text` as a policy of `kind`.
+    ///
+    /// Grammar: an object with optional `Version` (`2012-10-17` or `2008-10-17`), optional `Id`
+    /// and a required `Statement` (an object or a non-empty array). Each statement has optional
+    /// `Sid`, required `Effect`, exactly one of `Action`/`NotAction`, exactly one of
+    /// `Resource`/`NotResource` (the KMS docs list `Resource` as required in key policies too),
+    /// exactly one of `Principal`/`NotPrincipal` in key policies and neither in identity
+    /// policies, and optional `Condition`. Element names are case-sensitive; unknown elements are
+    /// refused. Key policies are limited to 32768 bytes.
+    ///
+    /// Choice: Sids are not required to be unique (KMS's own console policies do not rely on it).
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<PolicyDocument, PolicyError> {
+        if kind == PolicyKind::KeyPolicy && text.len() > MAX_KEY_POLICY_BYTES {
+            return Err(PolicyError::too_large(format!(
+                "1 validation error detected: Value at 'policy' failed to satisfy constraint: \
+                 Member must have length less than or equal to {MAX_KEY_POLICY_BYTES}"
+            )));
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| PolicyError::malformed(format!("The policy is not valid JSON: {e}")))?;
+        let Value::Object(top) = value else {
+            return Err(PolicyError::malformed("The policy must be a JSON object."));
+        };
+        if let Some(unknown) = top
+            .keys()
+            .find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement"))
+        {
+            return Err(PolicyError::malformed(format!(
+                "The policy contains an unknown element \"{unknown}\"."
+            )));
+        }
+        let version = match top.get("Version") {
+            None => None,
+            Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
+            Some(other) => {
+                return Err(PolicyError::malformed(format!(
+                    "The policy Version {other} is not supported; use \"2012-10-17\"."
+                )))
+            }
+        };
+        let id = match top.get("Id") {
+            None => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(_) => return Err(PolicyError::malformed("The policy Id must be a string.")),
+        };
+        // Policy variables exist only from version 2012-10-17 on.
+        let variables = version.as_deref() == Some("2012-10-17");
+        let raw_statements = match top.get("Statement") {
+            Some(Value::Object(statement)) => vec![statement],
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(statement) => Ok(statement),
+                    _ => Err(PolicyError::malformed(
+                        "Each policy statement must be a JSON object.",
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(Value::Array(_)) => {
+                return Err(PolicyError::malformed(
+                    "The policy must contain at least one statement.",
+                ))
+            }
+            Some(_) => {
+                return Err(PolicyError::malformed(
+                    "The policy Statement must be an object or an array of objects.",
+                ))
+            }
+            None => {
+                return Err(PolicyError::malformed(
+                    "The policy must contain a Statement element.",
+                ))
+            }
+        };
+        let statements = raw_statements
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                parse_statement(raw, kind, variables).map_err(|message| {
+                    let which = match raw.get("Sid").and_then(Value::as_str) {
+                        Some(sid) => format!("Statement \"{sid}\""),
+                        None => format!("Statement {}", index + 1),
+                    };
+                    if message == super::principals::INVALID_PRINCIPALS {
+                        PolicyError::malformed(message)
+                    } else {
+                        PolicyError::malformed(format!("{which}: {message}"))
+                    }
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PolicyDocument {
+            inner: Arc::new(Inner {
+                text: text.to_owned(),
+                kind,
+                version,
+                id,
+                statements,
+            }),
+        })
+    }
+
+    /// The text exactly as given to [`PolicyDocument::parse`].
+    pub fn text(&self) -> &str {
+        &self.inner.text
+    }
+
+    /// Whether this is a key policy or an identity policy.
+    pub fn kind(&self) -> PolicyKind {
+        self.inner.kind
+    }
+
+    /// The `Version` element, if given.
+    pub fn version(&self) -> Option<&str> {
+        self.inner.version.as_deref()
+    }
+
+    /// The `Id` element, if given.
+    pub fn id(&self) -> Option<&str> {
+        self.inner.id.as_deref()
+    }
+
+    /// The parsed statements, for evaluation.
+    pub(crate) fn statements(&self) -> &[Statement] {
+        &self.inner.statements
+    }
+}
+
+const STATEMENT_ELEMENTS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+];
+
+fn parse_statement(
+    raw: &Map<String, Value>,
+    kind: PolicyKind,
+    variables: bool,
+) -> Result<Statement, String> {
+    if let Some(unknown) = raw
+        .keys()
+        .find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str()))
+    {
+        return Err(format!("unknown element \"{unknown}\""));
+    }
+    if raw.get("Sid").is_some_and(|sid| !sid.is_string()) {
+        return Err("Sid must be a string".into());
+    }
+    let effect = match raw.get("Effect") {
+        Some(Value::String(e)) if e == "Allow" => Effect::Allow,
+        Some(Value::String(e)) if e == "Deny" => Effect::Deny,
+        Some(other) => return Err(format!("Effect must be \"Allow\" or \"Deny\", not {other}")),
+        None => return Err("missing Effect".into()),
+    };
+    let (actions, negated) = exactly_one(raw, "Action", "NotAction")?;
+    let actions = ActionSet {
+        patterns: parse_actions(actions)?,
+        negated,
+    };
+    let (resources, negated) = exactly_one(raw, "Resource", "NotResource")?;
+    let resources = ResourceSet {
+        patterns: parse_resources(resources, variables)?,
+        negated,
+    };
+    let principals = match kind {
+        PolicyKind::KeyPolicy => {
+            let (value, negated) = exactly_one(raw, "Principal", "NotPrincipal")?;
+            Some(PrincipalSet::parse(value, negated).map_err(str::to_owned)?)
+        }
+        PolicyKind::IdentityPolicy => {
+            if raw.contains_key("Principal") || raw.contains_key("NotPrincipal") {
+                return Err(
+                    "identity-based policies cannot name a Principal or NotPrincipal".into(),
+                );
+            }
+            None
+        }
+    };
+    let conditions = match raw.get("Condition") {
+        Some(condition) => parse_conditions(condition, variables)?,
+        None => Vec::new(),
+    };
+    Ok(Statement {
+        effect,
+        actions,
+        resources,
+        principals,
+        conditions,
+    })
+}
+
+/// The value of exactly one of `positive`/`negative`, and whether it was the negative one.
+fn exactly_one<'v>(
+    raw: &'v Map<String, Value>,
+    positive: &str,
+    negative: &str,
+) -> Result<(&'v Value, bool), String> {
+    match (raw.get(positive), raw.get(negative)) {
+        (Some(value), None) => Ok((value, false)),
+        (None, Some(value)) => Ok((value, true)),
+        (Some(_), Some(_)) => Err(format!("cannot have both {positive} and {negative}")),
+        (None, None) => Err(format!("missing {positive} (or {negative})")),
+    }
+}
+
+/// A string or a non-empty array of non-empty strings.
+fn strings<'v>(value: &'v Value, element: &str) -> Result<Vec<&'v str>, String> {
+    let list: Vec<&str> = match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .ok_or_else(|| format!("{element} must hold only strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(format!("{element} must be a string or an array of strings")),
+    };
+    if list.is_empty() {
+        return Err(format!("{element} must not be empty"));
+    }
+    Ok(list)
+}
+
+/// Actions are `*` or `<service>:<pattern>`; stored lower-cased.
+fn parse_actions(value: &Value) -> Result<Vec<String>, String> {
+    strings(value, "Action")?
+        .into_iter()
+        .map(|action| {
+            let valid = action == "*"
+                || action.split_once(':').is_some_and(|(service, name)| {
+                    !service.is_empty()
+                        && service
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        && !name.is_empty()
+                });
+            if valid {
+                Ok(action.to_lowercase())
+            } else {
+                Err(format!(
+                    "invalid action \"{action}\": actions must look like \"kms:Decrypt\""
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Resources are `*` or ARNs (wildcards and, in 2012-10-17 policies, variables allowed).
+fn parse_resources(value: &Value, variables: bool) -> Result<Vec<Pattern>, String> {
+    strings(value, "Resource")?
+        .into_iter()
+        .map(|resource| {
+            if resource == "*" || resource.starts_with("arn:") {
+                Ok(Pattern::new(resource.to_owned(), variables))
+            } else {
+                Err(format!(
+                    "invalid resource \"{resource}\": resources must be \"*\" or an ARN"
+                ))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: PolicyKind = PolicyKind::KeyPolicy;
+    const IDENTITY: PolicyKind = PolicyKind::IdentityPolicy;
+
+    fn error(text: &str, kind: PolicyKind) -> String {
+        PolicyDocument::parse(text, kind)
+            .unwrap_err()
+            .message()
+            .to_owned()
+    }
+
+    #[test]
+    fn parses_a_key_policy_and_keeps_its_text() {
+        let text = r#"{"Version":"2012-10-17","Id":"k","Statement":[{"Sid":"a","Effect":"Allow",
+            "Principal":{"AWS":"111122223333"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*",
+            "Condition":{"StringEquals":{"kms:CallerAccount":"111122223333"}}}]}"#;
+        let policy = PolicyDocument::parse(text, KEY).unwrap();
+        assert_eq!(policy.text(), text);
+        assert_eq!(policy.version(), Some("2012-10-17"));
+        assert_eq!(policy.id(), Some("k"));
+        assert_eq!(policy.kind(), KEY);
+        let statement = &policy.statements()[0];
+        assert_eq!(statement.effect, Effect::Allow);
+        assert_eq!(statement.actions.patterns, ["kms:encrypt", "kms:decrypt"]);
+        assert_eq!(statement.conditions.len(), 1);
+        assert!(statement.principals.is_some());
+    }
+
+    #[test]
+    fn accepts_a_single_statement_object_and_no_version() {
+        let text = r#"{"Statement":{"Effect":"Deny","NotAction":"kms:Describe*","NotResource":"arn:aws:kms:*"}}"#;
+        let policy = PolicyDocument::parse(text, IDENTITY).unwrap();
+        assert_eq!(policy.version(), None);
+        assert!(policy.statements()[0].actions.negated);
+        assert!(policy.statements()[0].resources.negated);
+    }
+
+    #[test]
+    fn grammar_errors_have_clear_messages() {
+        let cases: [(&str, PolicyKind, &str); 20] = [
+            ("not json", KEY, "not valid JSON"),
+            ("[]", KEY, "must be a JSON object"),
+            (
+                r#"{"Statement":[],"Extra":1}"#,
+                KEY,
+                "unknown element \"Extra\"",
+            ),
+            (r#"{"Version":"2020-01-01","Statement":[]}"#, KEY, "Version"),
+            (
+                r#"{"Version":"2012-10-17"}"#,
+                KEY,
+                "must contain a Statement",
+            ),
+            (r#"{"Statement":[]}"#, KEY, "at least one statement"),
+            (r#"{"Statement":"x"}"#, KEY, "object or an array"),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#,
+                KEY,
+                "missing Principal",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#,
+                IDENTITY,
+                "cannot name a Principal",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Permit","Action":"kms:*","Resource":"*"}]}"#,
+                IDENTITY,
+                "Effect must be",
+            ),
+            (
+                r#"{"Statement":[{"Action":"kms:*","Resource":"*"}]}"#,
+                IDENTITY,
+                "missing Effect",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+                IDENTITY,
+                "missing Action",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","NotAction":"kms:*","Resource":"*"}]}"#,
+                IDENTITY,
+                "both Action and NotAction",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"Decrypt","Resource":"*"}]}"#,
+                IDENTITY,
+                "invalid action \"Decrypt\"",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#,
+                IDENTITY,
+                "must not be empty",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#,
+                IDENTITY,
+                "only strings",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*"}]}"#,
+                IDENTITY,
+                "missing Resource",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"key/1"}]}"#,
+                IDENTITY,
+                "invalid resource",
+            ),
+            (
+                r#"{"Statement":[{"Sid":"s1","Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#,
+                IDENTITY,
+                "Statement \"s1\": unknown condition operator \"StringEqualz\"",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Principals":"*"}]}"#,
+                IDENTITY,
+                "Statement 1: unknown element \"Principals\"",
+            ),
+        ];
+        for (text, kind, expected) in cases {
+            let message = error(text, kind);
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn invalid_principals_use_the_aws_message() {
+        let text = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"kms:*","Resource":"*"}]}"#;
+        assert_eq!(
+            error(text, KEY),
+            "Policy contains a statement with one or more invalid principals."
+        );
+    }
+
+    #[test]
+    fn key_policies_are_limited_to_32_kib() {
+        let statement =
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#;
+        let build = |n: usize| format!(r#"{{"Statement":[{}]}}"#, vec![statement; n].join(","));
+        let fits = build(400);
+        assert!(fits.len() <= MAX_KEY_POLICY_BYTES);
+        assert!(PolicyDocument::parse(&fits, KEY).is_ok());
+        let padded = format!(
+            "{fits}{}",
+            " ".repeat(MAX_KEY_POLICY_BYTES - fits.len() + 1)
+        );
+        let err = PolicyDocument::parse(&padded, KEY).unwrap_err();
+        assert!(err.is_too_large(), "{err}");
+        assert!(
+            PolicyDocument::parse(&padded.replace("\"Principal\":\"*\",", ""), IDENTITY).is_ok()
+        );
+    }
+
+    #[test]
+    fn documents_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        assert_send_sync::<PolicyDocument>();
+    }
+}

@@ -1,0 +1,99 @@
+//! Decrypt: finds the key from the ciphertext blob itself; a KeyId, if sent, must agree.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::encrypt::{algorithm, check_encrypt_key, crypto_access, dry_run};
+use crate::crypto::{decrypt, CiphertextBlob, EncryptionContext};
+use crate::key::Key;
+use crate::wire::{b64, Blob};
+use crate::{validate, AliasUse, CallContext, Kms, KmsError};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    ciphertext_blob: Option<Blob>,
+    encryption_context: Option<EncryptionContext>,
+    grant_tokens: Option<Vec<String>>,
+    key_id: Option<String>,
+    encryption_algorithm: Option<String>,
+    recipient: Option<Value>,
+    dry_run: Option<bool>,
+}
+
+pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: Request = crate::wire::decode(body)?;
+    let blob = validate::required(req.ciphertext_blob, "ciphertextBlob")?;
+    validate::secret_length(blob.bytes(), "ciphertextBlob", 1, 6144)?;
+    if let Some(k) = &req.key_id {
+        validate::length(k, "keyId", 1, 2048)?;
+    }
+    validate::encryption_context(&req.encryption_context, "encryptionContext")?;
+    validate::grant_tokens(&req.grant_tokens)?;
+    let algorithm = algorithm(req.encryption_algorithm, "encryptionAlgorithm")?;
+    // Decrypt's record always shows the algorithm, even when the caller left it out.
+    ctx.default_param("encryptionAlgorithm", json!(algorithm));
+    if req.recipient.is_some() {
+        return Err(KmsError::new(
+            crate::ErrorCode::UnsupportedOperation,
+            "keytrail does not support Recipient (Nitro Enclaves attestation).",
+        ));
+    }
+    let context = req.encryption_context.unwrap_or_default();
+    let tokens = req.grant_tokens.unwrap_or_default();
+
+    let (arn, plaintext, material_id) = open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run)?;
+    ctx.additional_event_data = Some(json!({ "keyMaterialId": material_id }));
+    Ok(json!({
+        "KeyId": arn,
+        "Plaintext": b64(&plaintext),
+        "EncryptionAlgorithm": algorithm,
+        "KeyMaterialId": material_id,
+    }))
+}
+
+/// Decrypts `blob` for Decrypt and ReEncrypt: resolves the key from the blob, checks `key_id`
+/// (if sent) names the same key, authorizes `action`, and returns (key ARN, plaintext, material id).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn open(
+    kms: &Kms,
+    ctx: &mut CallContext<'_>,
+    blob: &[u8],
+    key_id: Option<&str>,
+    context: &EncryptionContext,
+    tokens: &[String],
+    algorithm: &str,
+    action: &'static str,
+    dry_run_flag: Option<bool>,
+) -> Result<(String, zeroize::Zeroizing<Vec<u8>>, String), KmsError> {
+    let parsed = CiphertextBlob::parse(blob)?;
+    let blob_arn = parsed.header.key_arn();
+    if let Some(key_id) = key_id {
+        let named = kms.resolve(ctx, key_id, AliasUse::Allowed)?;
+        if named != blob_arn {
+            return Err(KmsError::incorrect_key());
+        }
+    } else {
+        // A blob naming a key this region does not hold is not one of ours.
+        if parsed.header.region != ctx.region() || kms.store.with_key(&blob_arn, |_| ()).is_none() {
+            return Err(KmsError::invalid_ciphertext());
+        }
+        ctx.touch(&parsed.header.account, &blob_arn);
+    }
+    let caller = ctx.caller;
+    let sent = key_id.unwrap_or_default();
+    let (plain, material_id) = kms.read_key(
+        &blob_arn,
+        |key| kms.authorize(&crypto_access(caller, action, key, context, sent, tokens, algorithm)),
+        |key: &Key| {
+            check_encrypt_key(key, "Decrypt", algorithm)?;
+            dry_run(dry_run_flag)?;
+            let material = key
+                .materials
+                .get(parsed.header.material_version as usize)
+                .ok_or_else(KmsError::invalid_ciphertext)?;
+            Ok((decrypt(&parsed, &material.secret, context)?, material.id.clone()))
+        },
+    )?;
+    Ok((blob_arn, zeroize::Zeroizing::new(plain), material_id))
+}

@@ -1,0 +1,37 @@
+//! ListKeys: the caller's keys in the region it called, paginated.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::authorize::AccessRequest;
+use crate::paging::paginate;
+use crate::{CallContext, Kms, KmsError};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: Request = crate::wire::decode(body)?;
+    kms.authorize(&AccessRequest::new(ctx.caller, "kms:ListKeys", None))?;
+    let keys = kms
+        .store
+        .keys_in(ctx.account(), ctx.region())
+        .into_iter()
+        .map(|k| (format!("{:020}", k.seq), json!({ "KeyId": k.id, "KeyArn": k.arn() })))
+        .collect();
+    let page = paginate("keys", keys, req.limit, req.marker.as_deref(), 100, 1000)?;
+    Ok(page_response("Keys", page))
+}
+
+/// A List* response: the items, `Truncated`, and `NextMarker` when truncated.
+pub(crate) fn page_response(member: &str, page: crate::paging::Page<Value>) -> Value {
+    let mut out = json!({ member: page.items, "Truncated": page.next_marker.is_some() });
+    if let Some(m) = page.next_marker {
+        out["NextMarker"] = json!(m);
+    }
+    out
+}

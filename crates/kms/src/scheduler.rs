@@ -1,0 +1,70 @@
+//! What falls due as the mock clock moves: automatic rotations and deletions at the end of
+//! their waiting periods. Each produces the service event AWS records.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::key::{KeyState, RotationType};
+use crate::{Change, Kms, ServiceEvent};
+
+const DAY: i64 = 86_400;
+
+impl Kms {
+    /// Performs everything due at or before `now`, in time order, and returns the service events
+    /// and state changes. Idempotent: a second call at the same time does nothing.
+    pub fn run_due(&self, now: OffsetDateTime) -> (Vec<ServiceEvent>, Vec<Change>) {
+        let now_secs = now.unix_timestamp();
+        // (due time, key arn, is deletion)
+        let mut due: Vec<(i64, String, bool)> = Vec::new();
+        for key in self.store.all_keys() {
+            if key.state == KeyState::PendingDeletion {
+                if let Some(d) = key.deletion_date.filter(|d| *d <= now_secs) {
+                    due.push((d, key.arn(), true));
+                }
+            } else if let Some(r) = key.rotation.as_ref().filter(|r| r.next_rotation <= now_secs) {
+                due.push((r.next_rotation, key.arn(), false));
+            }
+        }
+        due.sort();
+        let mut events = Vec::new();
+        let mut changes = Vec::new();
+        for (at_secs, arn, deletion) in due {
+            let at = OffsetDateTime::from_unix_timestamp(at_secs).unwrap_or(now);
+            if deletion {
+                if let Some(key) = self.store.remove_key(&arn) {
+                    events.push(ServiceEvent {
+                        name: "DeleteKey",
+                        account: key.account.clone(),
+                        region: key.region.clone(),
+                        key_arn: arn.clone(),
+                        details: None,
+                        response_elements: Some(json!({ "keyId": arn })),
+                        at,
+                    });
+                    changes.push(Change::Key(arn));
+                }
+                continue;
+            }
+            // A key that slept through several periods rotates each period it missed, in order.
+            let rotated = self.store.with_key_mut(&arn, |key| {
+                let mut out = Vec::new();
+                while let Some(r) = key.rotation.clone().filter(|r| r.next_rotation <= now_secs) {
+                    let when = OffsetDateTime::from_unix_timestamp(r.next_rotation).unwrap_or(now);
+                    if key.state == KeyState::Enabled {
+                        out.push(crate::ops::rotation::rotate(key, when, RotationType::Automatic));
+                    }
+                    if let Some(s) = key.rotation.as_mut() {
+                        s.next_rotation += i64::from(r.period_days) * DAY;
+                    }
+                }
+                out
+            });
+            if let Some(rotated) = rotated {
+                events.extend(rotated);
+                changes.push(Change::Key(arn));
+            }
+        }
+        events.sort_by_key(|e| e.at);
+        (events, changes)
+    }
+}

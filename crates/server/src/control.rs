@@ -1,0 +1,114 @@
+//! The control API (`/_keytrail/…`): health, reset, events, clock. Not AWS; for tests and demos.
+
+use bytes::Bytes;
+use hyper::{Method, Response};
+use keytrail_audit::EventFilter;
+use serde_json::{json, Value};
+
+use crate::protocol::{bytes_response, json_response, Body};
+use crate::App;
+
+/// Routes a control request.
+pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>, body: &[u8], request_id: &str) -> Response<Body> {
+    match (method, path) {
+        (&Method::GET, "/_keytrail/health") => {
+            json_response(200, request_id, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+        }
+        (&Method::POST, "/_keytrail/reset") => match app.reset().await {
+            Ok(()) => json_response(200, request_id, &json!({ "status": "reset" })),
+            Err(e) => control_error(request_id, 500, &e),
+        },
+        (&Method::GET, "/_keytrail/events") => events(app, query, request_id),
+        (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
+        (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,
+        _ => control_error(request_id, 404, &format!("No control route {method} {path}")),
+    }
+}
+
+fn control_error(request_id: &str, status: u16, message: &str) -> Response<Body> {
+    json_response(status, request_id, &json!({ "__type": "ValidationException", "message": message }))
+}
+
+fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
+    let mut filter = EventFilter::default();
+    for (k, v) in query_pairs(query.unwrap_or("")) {
+        match k.as_str() {
+            "account" => filter.account = Some(v),
+            "eventName" => filter.event_name = Some(v),
+            "since" => filter.since = Some(v),
+            _ => {}
+        }
+    }
+    let events = app.recorder.events(&filter);
+    let mut out = String::with_capacity(16 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    out.push_str("{\"Records\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&e.json);
+    }
+    out.push_str("]}");
+    bytes_response(200, request_id, "application/json", Bytes::from(out))
+}
+
+fn clock_body(app: &App) -> Value {
+    json!({ "now": keytrail_audit::timefmt::rfc3339(app.clock.now()) })
+}
+
+async fn move_clock(app: &App, body: &[u8], request_id: &str) -> Response<Body> {
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return control_error(request_id, 400, "Body must be {\"advanceSeconds\": N} or {\"set\": \"<RFC 3339>\"}"),
+    };
+    let moved = if let Some(n) = req.get("advanceSeconds").and_then(Value::as_i64) {
+        app.clock.advance(time::Duration::seconds(n)).map(|_| ())
+    } else if let Some(s) = req.get("set").and_then(Value::as_str) {
+        match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+            Ok(t) => app.clock.set(t).map(|_| ()),
+            Err(_) => return control_error(request_id, 400, &format!("'{s}' is not an RFC 3339 time")),
+        }
+    } else {
+        return control_error(request_id, 400, "Body must be {\"advanceSeconds\": N} or {\"set\": \"<RFC 3339>\"}");
+    };
+    if moved.is_err() {
+        return control_error(request_id, 400, "The mock clock only moves forward.");
+    }
+    app.tick().await;
+    json_response(200, request_id, &clock_body(app))
+}
+
+/// Splits `a=b&c=d`, percent-decoding values.
+pub fn query_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(()) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,75 @@
+//! HTTP routing: one endpoint for KMS, CloudTrail and the control API.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+
+use crate::protocol::{error_response, new_request_id, ApiError, Body};
+use crate::{App, RequestMeta};
+
+/// Largest request body accepted; AWS's largest KMS request (a 128 KiB policy, base64 blobs) fits.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+const KMS_PREFIX: &str = "TrentService.";
+/// The CloudTrail target prefix.
+pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+
+/// Handles one request; never fails (errors become AWS-style responses).
+pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, std::convert::Infallible> {
+    let request_id = new_request_id();
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let err = if too_large {
+                ApiError {
+                    status: 413,
+                    code: "RequestEntityTooLargeException".into(),
+                    message: format!("Request body is larger than {MAX_BODY_BYTES} bytes."),
+                }
+            } else {
+                ApiError::bad_request("SerializationException", "The request body could not be read.")
+            };
+            return Ok(error_response(&request_id, &err));
+        }
+    };
+    let path = parts.uri.path().to_string();
+    if path.starts_with("/_keytrail/") {
+        return Ok(crate::control::handle(&app, &parts.method, &path, parts.uri.query(), &body, &request_id).await);
+    }
+    if parts.method != Method::POST {
+        let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
+        return Ok(error_response(&request_id, &err));
+    }
+    let meta = RequestMeta {
+        request_id,
+        source_ip: remote.ip().to_string(),
+        user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
+            let mut ua = ua.to_string();
+            if ua.len() > 1024 {
+                let mut cut = 1024;
+                while !ua.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                ua.truncate(cut);
+            }
+            ua
+        }),
+    };
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
+        crate::kms_api::handle(&app, &parts, &body, name, &meta).await
+    } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX) {
+        crate::cloudtrail_api::handle(&app, &parts, &body, name, &meta).await
+    } else {
+        let err = ApiError::bad_request(
+            "UnknownOperationException",
+            if target.is_empty() { "Missing X-Amz-Target header.".to_string() } else { format!("Unknown operation {target}") },
+        );
+        error_response(&meta.request_id, &err)
+    };
+    Ok(resp)
+}

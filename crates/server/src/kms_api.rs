@@ -1,0 +1,50 @@
+//! The KMS API path: identify → (authorize inside each operation) → execute → audit → respond.
+
+use hyper::http::request::Parts;
+use hyper::Response;
+use keytrail_kms::Operation;
+
+use crate::protocol::{error_response, json_response, ApiError, Body};
+use crate::records::{api_call_records, service_event_record, CallFacts, CallResult};
+use crate::{App, RequestMeta};
+
+/// Handles `X-Amz-Target: TrentService.<name>`.
+pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &RequestMeta) -> Response<Body> {
+    let Some(op) = Operation::from_name(name) else {
+        let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation TrentService.{name}"));
+        return error_response(&meta.request_id, &err);
+    };
+    let caller = match crate::identify::identify(app, parts, body) {
+        Ok(c) => c,
+        Err(e) => return error_response(&meta.request_id, &e),
+    };
+    let outcome = app.kms.call(&caller, op, body);
+    let error = outcome.result.as_ref().err().map(ApiError::from_kms);
+    let facts = CallFacts {
+        caller: &caller,
+        event_source: "kms.amazonaws.com",
+        event_name: op.name(),
+        read_only: op.read_only(),
+        request_id: &meta.request_id,
+        source_ip: meta.source_ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        time: app.clock.now(),
+    };
+    let mut records = api_call_records(
+        &facts,
+        CallResult {
+            error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
+            request_parameters: outcome.request_parameters,
+            response_elements: outcome.response_elements,
+            additional_event_data: outcome.additional_event_data,
+            resources: &outcome.resources,
+        },
+    );
+    records.extend(outcome.service_events.iter().map(service_event_record));
+    app.commit(outcome.changes, records).await;
+    match (outcome.result, error) {
+        (Ok(body), _) => json_response(200, &meta.request_id, &body),
+        (Err(_), Some(e)) => error_response(&meta.request_id, &e),
+        (Err(e), None) => error_response(&meta.request_id, &ApiError::from_kms(&e)),
+    }
+}

@@ -1,0 +1,185 @@
+//! The keytrail server: HTTP, the request middleware, the control API, configuration.
+//!
+//! The binary (`main.rs`) parses the command line, builds an [`App`] and calls [`run`] with a
+//! bound listener and a shutdown future; tests do the same on port 0.
+//!
+//! Layout:
+//! - `http` — routing of one endpoint: KMS (`TrentService.*`), CloudTrail, `/_keytrail/*`.
+//! - `kms_api` — the KMS middleware chain: identify → execute (authorizing inside) → audit → respond.
+//! - `identify`, `signature` — the caller from SigV4, and signature checks.
+//! - `records` — a call's CloudTrail records (caller copy, owner copy, service events).
+//! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
+//! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
+
+pub mod cloudtrail_api;
+pub mod control;
+pub mod http;
+pub mod identify;
+pub mod kms_api;
+pub mod options;
+pub mod protocol;
+pub mod records;
+pub mod signature;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use keytrail_audit::{CloudTrailRecord, Recorder};
+use keytrail_iam::CredentialDirectory;
+use keytrail_kms::{AllowAll, Change, Clock, KeyStore, Kms};
+use tokio::net::TcpListener;
+
+pub use options::Options;
+
+/// Facts about one HTTP request that its records need.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    /// The request id sent back as `x-amzn-RequestId`.
+    pub request_id: String,
+    /// The peer's IP address.
+    pub source_ip: String,
+    /// The `User-Agent` header, at most 1 KB.
+    pub user_agent: Option<String>,
+}
+
+/// Why keytrail could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The whole service state: a cheap `Clone` handle shared by every connection.
+#[derive(Clone)]
+pub struct App {
+    /// Settings.
+    pub options: Arc<Options>,
+    /// The KMS service.
+    pub kms: Kms,
+    /// Where every record goes.
+    pub recorder: Recorder,
+    /// The mock clock.
+    pub clock: Clock,
+    /// Access keys and their principals.
+    pub credentials: Arc<CredentialDirectory>,
+}
+
+impl App {
+    /// Builds the service from `options`.
+    pub fn new(options: Options) -> Result<App, StartError> {
+        let events_out: Option<Box<dyn std::io::Write + Send>> = match options.events_out.as_deref() {
+            None => None,
+            Some("-") => Some(Box::new(std::io::stdout())),
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| StartError(format!("cannot open --events-out {path}: {e}")))?;
+                Some(Box::new(std::io::BufWriter::new(file)))
+            }
+        };
+        let clock = Clock::new();
+        let credentials = CredentialDirectory::new(options.account_id.clone(), options.strict_credentials);
+        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(AllowAll));
+        Ok(App {
+            options: Arc::new(options),
+            kms,
+            recorder: Recorder::new(events_out),
+            clock,
+            credentials: Arc::new(credentials),
+        })
+    }
+
+    /// Makes a call's state changes and records durable (in memory: recorded) before its
+    /// response is sent.
+    pub async fn commit(&self, _changes: Vec<Change>, records: Vec<CloudTrailRecord>) {
+        self.recorder.record(records);
+    }
+
+    /// Fires everything the mock clock has made due (rotations, deletions), recording each.
+    pub async fn tick(&self) {
+        let (events, changes) = self.kms.run_due(self.clock.now());
+        if events.is_empty() && changes.is_empty() {
+            return;
+        }
+        let records = events.iter().map(records::service_event_record).collect();
+        self.commit(changes, records).await;
+    }
+
+    /// Wipes keys, events and trails, and re-applies the configured seeds.
+    pub async fn reset(&self) -> Result<(), String> {
+        self.kms.store.clear();
+        self.recorder.clear();
+        Ok(())
+    }
+
+    /// Flushes outputs at shutdown.
+    pub async fn shutdown(&self) {
+        self.recorder.flush();
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests finish (up to 10 s), and flushes.
+pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let ticker = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_secs(1));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                app.tick().await;
+            }
+        })
+    };
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = service_fn(move |req| http::handle(app.clone(), req, remote));
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    ticker.abort();
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within 10 s");
+    }
+    app.shutdown().await;
+    let _ = TokioExecutor::new();
+    Ok(())
+}

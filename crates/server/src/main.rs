@@ -1,0 +1,100 @@
+//! `keytrail`: a local AWS KMS that leaves a CloudTrail.
+
+use clap::Parser;
+use keytrail_server::{App, Options};
+
+/// Command line of the contract (shared/spec/product.md).
+#[derive(Parser, Debug)]
+#[command(name = "keytrail", version, about = "A local AWS KMS that leaves a CloudTrail")]
+struct Cli {
+    /// `serve` (the default and only command).
+    #[arg(value_parser = ["serve"])]
+    command: Option<String>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<String>,
+    /// TOML config file.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Default account for callers that name none.
+    #[arg(long = "account-id")]
+    account_id: Option<String>,
+    /// Default region.
+    #[arg(long)]
+    region: Option<String>,
+    /// Keep state, events and trail files here across restarts.
+    #[arg(long = "data-dir")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Write every CloudTrail record as a JSON line to this file, or `-` for stdout.
+    #[arg(long = "events-out")]
+    events_out: Option<String>,
+    /// Verify SigV4 signatures against configured secrets.
+    #[arg(long = "verify-signatures")]
+    verify_signatures: bool,
+    /// Refuse unknown access keys instead of mapping them.
+    #[arg(long = "strict-credentials")]
+    strict_credentials: bool,
+}
+
+impl Cli {
+    fn into_options(self) -> Options {
+        let d = Options::default();
+        Options {
+            listen: self.listen.unwrap_or(d.listen),
+            config: self.config,
+            account_id: self.account_id.unwrap_or(d.account_id),
+            region: self.region.unwrap_or(d.region),
+            data_dir: self.data_dir,
+            events_out: self.events_out,
+            verify_signatures: self.verify_signatures,
+            strict_credentials: self.strict_credentials,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let options = Cli::parse().into_options();
+    let listen = options.listen.clone();
+    let app = match App::new(options) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("keytrail: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("keytrail: cannot listen on {listen}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
+    tracing::info!(%addr, "keytrail listening");
+    if let Err(e) = keytrail_server::run(listener, app, shutdown_signal()).await {
+        eprintln!("keytrail: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}
