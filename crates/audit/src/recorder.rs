@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::history::{EventLog, EventQuery, MemoryEventLog};
+
 use crate::record::CloudTrailRecord;
 
 /// A record as kept in history: its place in the sequence, its time, and its JSON text.
@@ -42,13 +44,6 @@ pub struct EventFilter {
     pub since: Option<String>,
 }
 
-impl EventFilter {
-    fn matches(&self, e: &StoredEvent) -> bool {
-        self.account.as_deref().is_none_or(|a| e.record.recipient_account_id == a)
-            && self.event_name.as_deref().is_none_or(|n| e.record.event_name == n)
-    }
-}
-
 /// The handle through which all records flow.
 #[derive(Clone)]
 pub struct Recorder {
@@ -56,7 +51,7 @@ pub struct Recorder {
 }
 
 struct Inner {
-    history: RwLock<Vec<Arc<StoredEvent>>>,
+    history: Arc<dyn EventLog>,
     next_seq: AtomicU64,
     /// Held while a batch is appended and written, so every output sees the same order.
     out: Mutex<Option<Box<dyn Write + Send>>>,
@@ -66,10 +61,16 @@ struct Inner {
 impl Recorder {
     /// A recorder that keeps history in memory and writes JSON lines to `events_out` if given.
     pub fn new(events_out: Option<Box<dyn Write + Send>>) -> Self {
+        Recorder::with_log(Arc::new(MemoryEventLog::default()), events_out)
+    }
+
+    /// A recorder over a given history store (on disk with `--data-dir`).
+    pub fn with_log(history: Arc<dyn EventLog>, events_out: Option<Box<dyn Write + Send>>) -> Self {
+        let next = history.last_seq() + 1;
         Recorder {
             inner: Arc::new(Inner {
-                history: RwLock::new(Vec::new()),
-                next_seq: AtomicU64::new(1),
+                history,
+                next_seq: AtomicU64::new(next),
                 out: Mutex::new(events_out),
                 sinks: RwLock::new(Vec::new()),
             }),
@@ -106,7 +107,7 @@ impl Recorder {
                 })
             })
             .collect();
-        self.inner.history.write().extend(stored.iter().cloned());
+        self.inner.history.append(&stored);
         if let Some(w) = out.as_mut() {
             let mut buf = String::new();
             for e in &stored {
@@ -126,25 +127,29 @@ impl Recorder {
 
     /// Records kept in history that match `filter`, oldest first.
     pub fn events(&self, filter: &EventFilter) -> Vec<Arc<StoredEvent>> {
-        let history = self.inner.history.read();
-        let start = match &filter.since {
-            Some(id) => match history.iter().position(|e| &e.record.event_id == id) {
-                Some(i) => i + 1,
+        let after_seq = match &filter.since {
+            Some(id) => match self.inner.history.seq_of(id) {
+                Some(seq) => Some(seq),
                 None => return Vec::new(),
             },
-            None => 0,
+            None => None,
         };
-        history[start..].iter().filter(|e| filter.matches(e)).cloned().collect()
+        self.query(&EventQuery {
+            recipient_account: filter.account.clone(),
+            event_name: filter.event_name.clone(),
+            after_seq,
+            ..EventQuery::default()
+        })
     }
 
-    /// Every record in history, oldest first (for LookupEvents and trails to scan).
-    pub fn snapshot(&self) -> Vec<Arc<StoredEvent>> {
-        self.inner.history.read().clone()
+    /// Answers a history query (LookupEvents, trails).
+    pub fn query(&self, query: &EventQuery) -> Vec<Arc<StoredEvent>> {
+        self.inner.history.query(query)
     }
 
     /// How many records history holds.
     pub fn len(&self) -> usize {
-        self.inner.history.read().len()
+        self.inner.history.len()
     }
 
     /// True when nothing has been recorded since start or the last reset.
@@ -155,7 +160,7 @@ impl Recorder {
     /// Forgets the history (control API `reset`); sequence numbers keep increasing.
     pub fn clear(&self) {
         let _order = self.inner.out.lock();
-        self.inner.history.write().clear();
+        self.inner.history.clear();
     }
 
     /// Flushes `--events-out` (at shutdown).

@@ -180,8 +180,9 @@ mod tests {
     use super::*;
     use crate::principal::Principal;
 
-    /// Checks `(expected, Condition element)` pairs against a context with typical KMS keys.
-    fn check(cases: &[(bool, &str)]) {
+    /// Checks cases, one a line: `+ <Condition element>` must hold, `- <…>` must not, against a
+    /// context with typical KMS keys. Lines starting with `//` are comments.
+    fn check(cases: &str) {
         let alice = Principal::User {
             account: "111122223333".into(),
             name: "alice".into(),
@@ -198,259 +199,150 @@ mod tests {
             .with_value("aws:SourceIp", "203.0.113.9")
             .with_value("kms:ViaService", "s3.us-east-1.amazonaws.com")
             .with_value("blob", "QUJD");
-        for (expected, condition) in cases {
+        let mut checked = 0;
+        for line in cases.lines().map(str::trim) {
+            let (expected, condition) = match line.split_at(line.len().min(2)) {
+                ("+ ", condition) => (true, condition),
+                ("- ", condition) => (false, condition),
+                _ if line.is_empty() || line.starts_with("//") => continue,
+                _ => panic!("bad case line: {line}"),
+            };
             let value: Value = serde_json::from_str(condition).unwrap();
             let conditions = parse_conditions(&value, true).unwrap();
             let holds = conditions.iter().all(|c| c.holds(&context));
-            assert_eq!(holds, *expected, "{condition}");
+            assert_eq!(holds, expected, "{condition}");
+            checked += 1;
         }
+        assert!(checked > 0);
     }
 
     #[test]
     fn string_operators() {
-        check(&[
-            (
-                true,
-                r#"{"StringEquals": {"kms:CallerAccount": "111122223333"}}"#,
-            ),
-            (
-                true,
-                r#"{"StringEquals": {"KMS:CALLERACCOUNT": ["1", "111122223333"]}}"#,
-            ),
-            (
-                false,
-                r#"{"StringEquals": {"kms:EncryptionContext:Dept": "sales"}}"#,
-            ),
-            (
-                true,
-                r#"{"StringEqualsIgnoreCase": {"kms:EncryptionContext:Dept": "sales"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringNotEqualsIgnoreCase": {"kms:EncryptionContext:Dept": "SALES"}}"#,
-            ),
-            (
-                true,
-                r#"{"StringNotEquals": {"kms:CallerAccount": ["1", "2"]}}"#,
-            ),
-            (
-                false,
-                r#"{"StringNotEquals": {"kms:CallerAccount": ["1", "111122223333"]}}"#,
-            ),
-            (
-                true,
-                r#"{"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}"#,
-            ),
-            (
-                true,
-                r#"{"StringLike": {"kms:EncryptionContext:Dept": "S?les"}}"#,
-            ),
-            (false, r#"{"StringLike": {"kms:ViaService": "ec2.*"}}"#),
-            (true, r#"{"StringNotLike": {"kms:ViaService": "ec2.*"}}"#),
-            (false, r#"{"StringNotLike": {"kms:ViaService": "s3.*"}}"#),
-            (
-                true,
-                r#"{"stringequals": {"aws:username": "${aws:username}"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringEquals": {"aws:username": "${aws:SourceVpc}"}}"#,
-            ),
-        ]);
+        check(
+            r#"
+            + {"StringEquals": {"kms:CallerAccount": "111122223333"}}
+            + {"StringEquals": {"KMS:CALLERACCOUNT": ["1", "111122223333"]}}
+            - {"StringEquals": {"kms:EncryptionContext:Dept": "sales"}}
+            + {"StringEqualsIgnoreCase": {"kms:EncryptionContext:Dept": "sales"}}
+            - {"StringNotEqualsIgnoreCase": {"kms:EncryptionContext:Dept": "SALES"}}
+            + {"StringNotEquals": {"kms:CallerAccount": ["1", "2"]}}
+            - {"StringNotEquals": {"kms:CallerAccount": ["1", "111122223333"]}}
+            + {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
+            + {"StringLike": {"kms:EncryptionContext:Dept": "S?les"}}
+            - {"StringLike": {"kms:ViaService": "ec2.*"}}
+            + {"StringNotLike": {"kms:ViaService": "ec2.*"}}
+            - {"StringNotLike": {"kms:ViaService": "s3.*"}}
+            + {"stringequals": {"aws:username": "${aws:username}"}}
+            - {"StringEquals": {"aws:username": "${aws:SourceVpc}"}}
+            "#,
+        );
     }
 
     #[test]
     fn keys_and_blocks_are_anded() {
-        check(&[
-            (
-                true,
-                r#"{"StringEquals": {"kms:CallerAccount": "111122223333", "kms:EncryptionContext:Dept": "Sales"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringEquals": {"kms:CallerAccount": "111122223333", "kms:EncryptionContext:Dept": "HR"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringEquals": {"kms:CallerAccount": "111122223333"}, "Bool": {"kms:GrantIsForAWSResource": "false"}}"#,
-            ),
-            (true, r#"{}"#),
-        ]);
+        check(
+            r#"
+            + {"StringEquals": {"kms:CallerAccount": "111122223333", "kms:EncryptionContext:Dept": "Sales"}}
+            - {"StringEquals": {"kms:CallerAccount": "111122223333", "kms:EncryptionContext:Dept": "HR"}}
+            - {"StringEquals": {"kms:CallerAccount": "111122223333"}, "Bool": {"kms:GrantIsForAWSResource": "false"}}
+            + {}
+            "#,
+        );
     }
 
     #[test]
     fn absent_keys() {
-        check(&[
-            (false, r#"{"StringEquals": {"aws:SourceVpc": "vpc-1"}}"#),
-            (true, r#"{"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}"#),
-            (
-                true,
-                r#"{"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringEqualsIfExists": {"kms:CallerAccount": "1"}}"#,
-            ),
-            (
-                true,
-                r#"{"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::b"}}"#,
-            ),
-            (false, r#"{"NumericLessThan": {"missing": "5"}}"#),
-            (true, r#"{"NumericLessThanIfExists": {"missing": "5"}}"#),
-            (
-                false,
-                r#"{"StringEquals": {"kms:GrantOperations": "Decrypt"}}"#,
-            ),
-        ]);
+        check(
+            r#"
+            - {"StringEquals": {"aws:SourceVpc": "vpc-1"}}
+            + {"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}
+            + {"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1"}}
+            - {"StringEqualsIfExists": {"kms:CallerAccount": "1"}}
+            + {"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::b"}}
+            - {"NumericLessThan": {"missing": "5"}}
+            + {"NumericLessThanIfExists": {"missing": "5"}}
+            - {"StringEquals": {"kms:GrantOperations": "Decrypt"}}
+            "#,
+        );
     }
 
     #[test]
     fn null_operator() {
-        check(&[
-            (true, r#"{"Null": {"aws:SourceVpc": "true"}}"#),
-            (false, r#"{"Null": {"aws:SourceVpc": false}}"#),
-            (true, r#"{"Null": {"kms:EncryptionContextKeys": "false"}}"#),
-            (false, r#"{"Null": {"kms:EncryptionContextKeys": true}}"#),
-            (true, r#"{"Null": {"kms:GrantOperations": "true"}}"#),
-        ]);
+        check(
+            r#"
+            + {"Null": {"aws:SourceVpc": "true"}}
+            - {"Null": {"aws:SourceVpc": false}}
+            + {"Null": {"kms:EncryptionContextKeys": "false"}}
+            - {"Null": {"kms:EncryptionContextKeys": true}}
+            + {"Null": {"kms:GrantOperations": "true"}}
+            "#,
+        );
     }
 
     #[test]
     fn set_qualifiers() {
-        check(&[
-            (
-                true,
-                r#"{"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Dept", "Project", "X"]}}"#,
-            ),
-            (
-                false,
-                r#"{"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Dept"]}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAllValues:StringEquals": {"missing": ["Dept"]}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["Dept"]}}"#,
-            ),
-            (
-                false,
-                r#"{"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["Other"]}}"#,
-            ),
-            (
-                false,
-                r#"{"ForAnyValue:StringEquals": {"missing": ["Dept"]}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAnyValue:StringEqualsIfExists": {"missing": ["Dept"]}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAnyValue:StringLike": {"kms:EncryptionContextKeys": "Proj*"}}"#,
-            ),
-            (
-                true,
-                r#"{"ForAnyValue:StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}"#,
-            ),
-            (
-                false,
-                r#"{"ForAllValues:StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}"#,
-            ),
+        check(
+            r#"
+            + {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Dept", "Project", "X"]}}
+            - {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Dept"]}}
+            + {"ForAllValues:StringEquals": {"missing": ["Dept"]}}
+            + {"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}
+            + {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["Dept"]}}
+            - {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["Other"]}}
+            - {"ForAnyValue:StringEquals": {"missing": ["Dept"]}}
+            + {"ForAnyValue:StringEqualsIfExists": {"missing": ["Dept"]}}
+            + {"ForAnyValue:StringLike": {"kms:EncryptionContextKeys": "Proj*"}}
+            + {"ForAnyValue:StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}
+            - {"ForAllValues:StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}
             // Plain operators on a multivalued key: positive = any value, negated = no value.
-            (
-                true,
-                r#"{"StringEquals": {"kms:EncryptionContextKeys": "Dept"}}"#,
-            ),
-            (
-                false,
-                r#"{"StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}"#,
-            ),
-            (
-                true,
-                r#"{"StringNotEquals": {"kms:EncryptionContextKeys": "Other"}}"#,
-            ),
-        ]);
+            + {"StringEquals": {"kms:EncryptionContextKeys": "Dept"}}
+            - {"StringNotEquals": {"kms:EncryptionContextKeys": "Dept"}}
+            + {"StringNotEquals": {"kms:EncryptionContextKeys": "Other"}}
+            "#,
+        );
     }
 
     #[test]
     fn numeric_and_date_operators() {
-        check(&[
-            (true, r#"{"NumericEquals": {"n": 42}}"#),
-            (true, r#"{"NumericNotEquals": {"n": "41"}}"#),
-            (false, r#"{"NumericNotEquals": {"n": "42.0"}}"#),
-            (true, r#"{"NumericLessThan": {"n": "43"}}"#),
-            (false, r#"{"NumericLessThan": {"n": "42"}}"#),
-            (true, r#"{"NumericLessThanEquals": {"n": "42"}}"#),
-            (true, r#"{"NumericGreaterThan": {"n": "41.5"}}"#),
-            (false, r#"{"NumericGreaterThanEquals": {"n": "43"}}"#),
-            (false, r#"{"NumericEquals": {"kms:ViaService": "0"}}"#),
-            (
-                true,
-                r#"{"DateLessThan": {"aws:CurrentTime": "2025-01-01T00:00:00Z"}}"#,
-            ),
-            (
-                false,
-                r#"{"DateGreaterThan": {"aws:CurrentTime": "2025-01-01"}}"#,
-            ),
-            (true, r#"{"DateEquals": {"aws:CurrentTime": "1714564800"}}"#),
-            (
-                true,
-                r#"{"DateNotEquals": {"aws:CurrentTime": "2024-05-01"}}"#,
-            ),
-            (
-                true,
-                r#"{"DateGreaterThanEquals": {"aws:CurrentTime": "2024-05-01T12:00:00Z"}}"#,
-            ),
-            (
-                false,
-                r#"{"DateLessThanEquals": {"aws:CurrentTime": "2024-05-01T11:59:59Z"}}"#,
-            ),
-        ]);
+        check(
+            r#"
+            + {"NumericEquals": {"n": 42}}
+            + {"NumericNotEquals": {"n": "41"}}
+            - {"NumericNotEquals": {"n": "42.0"}}
+            + {"NumericLessThan": {"n": "43"}}
+            - {"NumericLessThan": {"n": "42"}}
+            + {"NumericLessThanEquals": {"n": "42"}}
+            + {"NumericGreaterThan": {"n": "41.5"}}
+            - {"NumericGreaterThanEquals": {"n": "43"}}
+            - {"NumericEquals": {"kms:ViaService": "0"}}
+            + {"DateLessThan": {"aws:CurrentTime": "2025-01-01T00:00:00Z"}}
+            - {"DateGreaterThan": {"aws:CurrentTime": "2025-01-01"}}
+            + {"DateEquals": {"aws:CurrentTime": "1714564800"}}
+            + {"DateNotEquals": {"aws:CurrentTime": "2024-05-01"}}
+            + {"DateGreaterThanEquals": {"aws:CurrentTime": "2024-05-01T12:00:00Z"}}
+            - {"DateLessThanEquals": {"aws:CurrentTime": "2024-05-01T11:59:59Z"}}
+            "#,
+        );
     }
 
     #[test]
     fn bool_binary_ip_and_arn_operators() {
-        check(&[
-            (true, r#"{"Bool": {"kms:GrantIsForAWSResource": true}}"#),
-            (false, r#"{"Bool": {"kms:GrantIsForAWSResource": "false"}}"#),
-            (true, r#"{"BinaryEquals": {"blob": "QUJD"}}"#),
-            (false, r#"{"BinaryEquals": {"blob": "QUJE"}}"#),
-            (
-                true,
-                r#"{"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "203.0.113.0/24"]}}"#,
-            ),
-            (false, r#"{"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}"#),
-            (
-                false,
-                r#"{"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}"#,
-            ),
-            (
-                true,
-                r#"{"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:user/alice"}}"#,
-            ),
-            (
-                true,
-                r#"{"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/a*"}}"#,
-            ),
-            (
-                false,
-                r#"{"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}"#,
-            ),
-            (
-                true,
-                r#"{"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}"#,
-            ),
-            (
-                false,
-                r#"{"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:*"}}"#,
-            ),
-        ]);
+        check(
+            r#"
+            + {"Bool": {"kms:GrantIsForAWSResource": true}}
+            - {"Bool": {"kms:GrantIsForAWSResource": "false"}}
+            + {"BinaryEquals": {"blob": "QUJD"}}
+            - {"BinaryEquals": {"blob": "QUJE"}}
+            + {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "203.0.113.0/24"]}}
+            - {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+            - {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
+            + {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:user/alice"}}
+            + {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/a*"}}
+            - {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}
+            + {"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}
+            - {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:*"}}
+            "#,
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Evaluating one policy against one request.
 
 use super::context::RequestContext;
-use super::document::{Effect, PolicyDocument, Statement};
+use super::document::PolicyDocument;
 use super::matching::wildcard_match;
+use super::statement::{Effect, Statement};
 
 /// How an Allow in a key policy reaches the caller; identity policies always allow as
 /// [`AllowScope::Principal`] since they are attached to the caller.

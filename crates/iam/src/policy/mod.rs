@@ -4,7 +4,8 @@
 //! over its statements with no JSON involved, since it runs on every KMS request.
 //!
 //! Layout:
-//! - `document` — parsing a policy's JSON and checking its grammar.
+//! - `document` — parsing a policy's JSON and checking its top-level grammar.
+//! - `statement` — one statement: its grammar and typed form.
 //! - `principals` — the Principal / NotPrincipal element and matching it to a caller.
 //! - `condition` — the Condition element: parsing and evaluating operator blocks.
 //! - `operator` — condition operator names: family, negation, `IfExists`, set qualifiers.
@@ -29,6 +30,7 @@ mod matching;
 mod operand;
 mod operator;
 mod principals;
+mod statement;
 
 pub use authorize::{authorize, authorize_with_extra_allow, Denial, DenialReason};
 pub use context::{ConditionValue, RequestContext};
