@@ -93,6 +93,19 @@ impl Server {
         self.all_events().await.pop().expect("at least one record")
     }
 
+    /// The records whose `requestID` is `request_id` (the caller's copy first; a cross-account
+    /// call has one more copy).
+    pub async fn records_of(&self, request_id: &str) -> Vec<Value> {
+        self.all_events().await.into_iter().filter(|r| r["requestID"] == request_id).collect()
+    }
+
+    /// The one record whose `requestID` is `request_id`; panics unless there is exactly one.
+    pub async fn record_of(&self, request_id: &str) -> Value {
+        let mut records = self.records_of(request_id).await;
+        assert_eq!(records.len(), 1, "records with requestID {request_id}: {records:?}");
+        records.remove(0)
+    }
+
     /// Calls a control route and returns its JSON body.
     pub async fn control(&self, method: &str, path: &str, body: Option<&str>) -> Value {
         let (status, text) = raw_http(self.addr, method, path, &[], body.unwrap_or("")).await;
@@ -169,4 +182,32 @@ pub fn assert_api_record_shape(r: &Value) {
     ];
     let positions: Vec<usize> = keys.iter().map(|k| order.iter().position(|o| o == k).unwrap_or_else(|| panic!("unexpected field {k}"))).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "fields out of AWS order: {keys:?}");
+}
+
+/// What a failed SDK call tells a test: the AWS error code and message, and the request id the
+/// server sent in `x-amzn-RequestId`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The `__type` of the error (`NotFoundException`).
+    pub code: String,
+    /// The error message.
+    pub message: String,
+    /// The `x-amzn-RequestId` header of the error response.
+    pub request_id: String,
+}
+
+/// Reduces an SDK error to a [`Failure`]; panics when the call did not get an AWS error response
+/// (a transport or parsing failure, which no test expects).
+pub fn failure<E>(err: aws_sdk_kms::error::SdkError<E, aws_sdk_kms::config::http::HttpResponse>) -> Failure
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_kms::operation::RequestId;
+    let request_id = err.request_id().map(str::to_string);
+    let Some(service) = err.as_service_error() else { panic!("expected an AWS error response, got {err:?}") };
+    Failure {
+        code: service.code().unwrap_or_default().to_string(),
+        message: service.message().unwrap_or_default().to_string(),
+        request_id: request_id.unwrap_or_else(|| panic!("error response without x-amzn-RequestId: {err:?}")),
+    }
 }
