@@ -73,7 +73,9 @@ async fn alias_create_update_delete() {
     // Ciphertexts made through the alias keep their key.
     let dec = kms.decrypt().ciphertext_blob(ct_a.ciphertext_blob.unwrap()).send().await.unwrap();
     assert_eq!(dec.key_id(), Some(a_arn.as_str()));
-    let f = failure(kms.decrypt().ciphertext_blob(ct_b.ciphertext_blob.clone().unwrap()).key_id(&a).send().await.unwrap_err());
+    let f = failure(
+        kms.decrypt().ciphertext_blob(ct_b.ciphertext_blob.clone().unwrap()).key_id(&a).send().await.unwrap_err(),
+    );
     assert_eq!(f.code, "IncorrectKeyException");
 
     let out = kms.delete_alias().alias_name("alias/app").send().await.unwrap();
@@ -101,18 +103,78 @@ async fn alias_errors() {
     kms.create_alias().alias_name("alias/taken").target_key_id(&a).send().await.unwrap();
 
     let cases = vec![
-        ("duplicate", kms.create_alias().alias_name("alias/taken").target_key_id(&b).send().await.err().map(failure), "AlreadyExistsException"),
-        ("no prefix", kms.create_alias().alias_name("taken").target_key_id(&b).send().await.err().map(failure), "InvalidAliasNameException"),
-        ("bare prefix", kms.create_alias().alias_name("alias/").target_key_id(&b).send().await.err().map(failure), "InvalidAliasNameException"),
-        ("reserved", kms.create_alias().alias_name("alias/aws/s3").target_key_id(&b).send().await.err().map(failure), "InvalidAliasNameException"),
-        ("bad characters", kms.create_alias().alias_name("alias/has space").target_key_id(&b).send().await.err().map(failure), "ValidationException"),
-        ("too long", kms.create_alias().alias_name(format!("alias/{}", "x".repeat(251))).target_key_id(&b).send().await.err().map(failure), "ValidationException"),
-        ("alias as target", kms.create_alias().alias_name("alias/new").target_key_id("alias/taken").send().await.err().map(failure), "NotFoundException"),
-        ("unknown target", kms.create_alias().alias_name("alias/new").target_key_id("00000000-0000-4000-8000-000000000000").send().await.err().map(failure), "NotFoundException"),
-        ("update unknown", kms.update_alias().alias_name("alias/none").target_key_id(&b).send().await.err().map(failure), "NotFoundException"),
-        ("update to alias", kms.update_alias().alias_name("alias/taken").target_key_id("alias/taken").send().await.err().map(failure), "NotFoundException"),
-        ("delete unknown", kms.delete_alias().alias_name("alias/none").send().await.err().map(failure), "NotFoundException"),
-        ("delete reserved", kms.delete_alias().alias_name("alias/aws/s3").send().await.err().map(failure), "InvalidAliasNameException"),
+        (
+            "duplicate",
+            kms.create_alias().alias_name("alias/taken").target_key_id(&b).send().await.err().map(failure),
+            "AlreadyExistsException",
+        ),
+        (
+            "no prefix",
+            kms.create_alias().alias_name("taken").target_key_id(&b).send().await.err().map(failure),
+            "InvalidAliasNameException",
+        ),
+        (
+            "bare prefix",
+            kms.create_alias().alias_name("alias/").target_key_id(&b).send().await.err().map(failure),
+            "InvalidAliasNameException",
+        ),
+        (
+            "reserved",
+            kms.create_alias().alias_name("alias/aws/s3").target_key_id(&b).send().await.err().map(failure),
+            "InvalidAliasNameException",
+        ),
+        (
+            "bad characters",
+            kms.create_alias().alias_name("alias/has space").target_key_id(&b).send().await.err().map(failure),
+            "ValidationException",
+        ),
+        (
+            "too long",
+            kms.create_alias()
+                .alias_name(format!("alias/{}", "x".repeat(251)))
+                .target_key_id(&b)
+                .send()
+                .await
+                .err()
+                .map(failure),
+            "ValidationException",
+        ),
+        (
+            "alias as target",
+            kms.create_alias().alias_name("alias/new").target_key_id("alias/taken").send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "unknown target",
+            kms.create_alias()
+                .alias_name("alias/new")
+                .target_key_id("00000000-0000-4000-8000-000000000000")
+                .send()
+                .await
+                .err()
+                .map(failure),
+            "NotFoundException",
+        ),
+        (
+            "update unknown",
+            kms.update_alias().alias_name("alias/none").target_key_id(&b).send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "update to alias",
+            kms.update_alias().alias_name("alias/taken").target_key_id("alias/taken").send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "delete unknown",
+            kms.delete_alias().alias_name("alias/none").send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "delete reserved",
+            kms.delete_alias().alias_name("alias/aws/s3").send().await.err().map(failure),
+            "InvalidAliasNameException",
+        ),
     ];
     for (what, err, code) in cases {
         let f = err.unwrap_or_else(|| panic!("{what} should fail"));
@@ -205,7 +267,8 @@ async fn list_aliases_filters_by_key_and_pages() {
 async fn tags_are_added_replaced_removed_and_listed() {
     let s = Server::start().await;
     let kms = s.kms();
-    let md = kms.create_key().tags(tag("env", "dev")).tags(tag("team", "core")).send().await.unwrap().key_metadata.unwrap();
+    let md =
+        kms.create_key().tags(tag("env", "dev")).tags(tag("team", "core")).send().await.unwrap().key_metadata.unwrap();
     let (id, arn) = (md.key_id, md.arn.unwrap());
     let tags = |kms: Client, key: String| async move {
         kms.list_resource_tags()
@@ -263,20 +326,64 @@ async fn tags_are_added_replaced_removed_and_listed() {
         }
     }
     assert_eq!(seen, ["env", "cost", "k0", "k1", "k2", "k3", "k4"]);
-    assert_eq!(failure(kms.list_resource_tags().key_id(&id).marker("nope").send().await.unwrap_err()).code, "InvalidMarkerException");
-    assert_eq!(failure(kms.list_resource_tags().key_id(&id).limit(51).send().await.unwrap_err()).code, "ValidationException");
+    assert_eq!(
+        failure(kms.list_resource_tags().key_id(&id).marker("nope").send().await.unwrap_err()).code,
+        "InvalidMarkerException"
+    );
+    assert_eq!(
+        failure(kms.list_resource_tags().key_id(&id).limit(51).send().await.unwrap_err()).code,
+        "ValidationException"
+    );
 
     // Errors.
     kms.create_alias().alias_name("alias/tagged").target_key_id(&id).send().await.unwrap();
     let cases = vec![
-        ("aws: prefix", kms.tag_resource().key_id(&id).tags(tag("aws:owner", "x")).send().await.err().map(failure), "TagException"),
-        ("AWS: prefix", kms.tag_resource().key_id(&id).tags(tag("AWS:owner", "x")).send().await.err().map(failure), "TagException"),
-        ("empty key", kms.tag_resource().key_id(&id).tags(tag("", "x")).send().await.err().map(failure), "ValidationException"),
-        ("long value", kms.tag_resource().key_id(&id).tags(tag("k", &"v".repeat(257))).send().await.err().map(failure), "ValidationException"),
-        ("alias", kms.tag_resource().key_id("alias/tagged").tags(tag("a", "b")).send().await.err().map(failure), "NotFoundException"),
-        ("untag alias", kms.untag_resource().key_id("alias/tagged").tag_keys("env").send().await.err().map(failure), "NotFoundException"),
-        ("list alias", kms.list_resource_tags().key_id("alias/tagged").send().await.err().map(failure), "NotFoundException"),
-        ("unknown key", kms.tag_resource().key_id("00000000-0000-4000-8000-000000000000").tags(tag("a", "b")).send().await.err().map(failure), "NotFoundException"),
+        (
+            "aws: prefix",
+            kms.tag_resource().key_id(&id).tags(tag("aws:owner", "x")).send().await.err().map(failure),
+            "TagException",
+        ),
+        (
+            "AWS: prefix",
+            kms.tag_resource().key_id(&id).tags(tag("AWS:owner", "x")).send().await.err().map(failure),
+            "TagException",
+        ),
+        (
+            "empty key",
+            kms.tag_resource().key_id(&id).tags(tag("", "x")).send().await.err().map(failure),
+            "ValidationException",
+        ),
+        (
+            "long value",
+            kms.tag_resource().key_id(&id).tags(tag("k", &"v".repeat(257))).send().await.err().map(failure),
+            "ValidationException",
+        ),
+        (
+            "alias",
+            kms.tag_resource().key_id("alias/tagged").tags(tag("a", "b")).send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "untag alias",
+            kms.untag_resource().key_id("alias/tagged").tag_keys("env").send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "list alias",
+            kms.list_resource_tags().key_id("alias/tagged").send().await.err().map(failure),
+            "NotFoundException",
+        ),
+        (
+            "unknown key",
+            kms.tag_resource()
+                .key_id("00000000-0000-4000-8000-000000000000")
+                .tags(tag("a", "b"))
+                .send()
+                .await
+                .err()
+                .map(failure),
+            "NotFoundException",
+        ),
     ];
     for (what, err, code) in cases {
         let f = err.unwrap_or_else(|| panic!("{what} should fail"));
@@ -294,7 +401,13 @@ async fn tags_are_added_replaced_removed_and_listed() {
 
     // A key pending deletion cannot be (un)tagged, but its tags can be listed.
     kms.schedule_key_deletion().key_id(&id).send().await.unwrap();
-    assert_eq!(failure(kms.tag_resource().key_id(&id).tags(tag("a", "b")).send().await.unwrap_err()).code, "KMSInvalidStateException");
-    assert_eq!(failure(kms.untag_resource().key_id(&id).tag_keys("env").send().await.unwrap_err()).code, "KMSInvalidStateException");
+    assert_eq!(
+        failure(kms.tag_resource().key_id(&id).tags(tag("a", "b")).send().await.unwrap_err()).code,
+        "KMSInvalidStateException"
+    );
+    assert_eq!(
+        failure(kms.untag_resource().key_id(&id).tag_keys("env").send().await.unwrap_err()).code,
+        "KMSInvalidStateException"
+    );
     assert_eq!(tags(kms.clone(), id.clone()).await.len(), 7);
 }

@@ -5,8 +5,7 @@
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
-    EncryptionAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, OriginType,
-    SigningAlgorithmSpec, Tag,
+    EncryptionAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, OriginType, SigningAlgorithmSpec, Tag,
 };
 use aws_sdk_kms::Client;
 use keytrail_tests::{assert_api_record_shape, failure, raw_http, Server};
@@ -122,21 +121,13 @@ async fn create_key_options_and_errors() {
 
     let cases: Vec<(Result<_, _>, &str, &str)> = vec![
         (kms.create_key().description("d".repeat(8193)).send().await, "ValidationException", "description"),
-        (
-            kms.create_key().key_usage(KeyUsageType::SignVerify).send().await,
-            "ValidationException",
-            "SIGN_VERIFY",
-        ),
+        (kms.create_key().key_usage(KeyUsageType::SignVerify).send().await, "ValidationException", "SIGN_VERIFY"),
         (
             kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify).send().await,
             "UnsupportedOperationException",
             "RSA_2048",
         ),
-        (
-            kms.create_key().key_spec(KeySpec::from("AES_999")).send().await,
-            "ValidationException",
-            "keySpec",
-        ),
+        (kms.create_key().key_spec(KeySpec::from("AES_999")).send().await, "ValidationException", "keySpec"),
         (
             kms.create_key().tags(Tag::builder().tag_key("aws:reserved").tag_value("x").build().unwrap()).send().await,
             "TagException",
@@ -270,7 +261,8 @@ async fn list_keys_pages_with_limit_and_marker() {
         (Some(1001), None, "ValidationException"),
         (None, Some("not-a-marker"), "InvalidMarkerException"),
     ] {
-        let f = failure(kms.list_keys().set_limit(limit).set_marker(marker.map(String::from)).send().await.unwrap_err());
+        let f =
+            failure(kms.list_keys().set_limit(limit).set_marker(marker.map(String::from)).send().await.unwrap_err());
         assert_eq!(f.code, code, "{f:?}");
         assert_eq!(s.record_of(&f.request_id).await["errorCode"], code);
     }
@@ -312,7 +304,7 @@ async fn keys_are_regional() {
     assert!(west_key_arn.starts_with(&format!("arn:aws:kms:eu-west-1:{ACCOUNT}:key/")));
     let east_ids: Vec<String> =
         east.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
-    assert_eq!(east_ids, [id.clone()]);
+    assert_eq!(east_ids, std::slice::from_ref(&id));
     assert!(!east_ids.contains(&west_id));
     let r = s.last_event().await;
     assert_eq!(r["eventName"], "ListKeys");
@@ -355,7 +347,7 @@ async fn unknown_twelve_digit_access_key_is_the_root_of_that_account() {
     let ids = |out: aws_sdk_kms::operation::list_keys::ListKeysOutput| {
         out.keys().iter().map(|k| k.key_id().unwrap().to_string()).collect::<Vec<_>>()
     };
-    assert_eq!(ids(default.list_keys().send().await.unwrap()), [mine.clone()]);
+    assert_eq!(ids(default.list_keys().send().await.unwrap()), std::slice::from_ref(&mine));
     assert_eq!(ids(other.list_keys().send().await.unwrap()), [md.key_id().to_string()]);
     let f = failure(default.describe_key().key_id(md.key_id()).send().await.unwrap_err());
     assert_eq!(f.code, "NotFoundException");
@@ -422,16 +414,19 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
     assert_eq!(r["requestParameters"], json!({"keyId": id, "signingAlgorithm": "ECDSA_SHA_256"}), "message left out");
 
     let others = [
-        ("Verify", failure(
-            kms.verify()
-                .key_id(&id)
-                .message(Blob::new("m"))
-                .signature(Blob::new("s"))
-                .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-                .send()
-                .await
-                .unwrap_err(),
-        )),
+        (
+            "Verify",
+            failure(
+                kms.verify()
+                    .key_id(&id)
+                    .message(Blob::new("m"))
+                    .signature(Blob::new("s"))
+                    .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
+        ),
         ("GetPublicKey", failure(kms.get_public_key().key_id(&id).send().await.unwrap_err())),
         (
             "GenerateDataKeyPair",
@@ -456,7 +451,10 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
                     .unwrap_err(),
             ),
         ),
-        ("ReplicateKey", failure(kms.replicate_key().key_id(&arn).replica_region("eu-west-1").send().await.unwrap_err())),
+        (
+            "ReplicateKey",
+            failure(kms.replicate_key().key_id(&arn).replica_region("eu-west-1").send().await.unwrap_err()),
+        ),
         ("DescribeCustomKeyStores", failure(kms.describe_custom_key_stores().send().await.unwrap_err())),
     ];
     for (op, f) in others {

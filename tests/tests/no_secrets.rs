@@ -93,10 +93,7 @@ impl Secrets {
     fn assert_absent(&self, place: &str, haystack: &[u8]) {
         let text = String::from_utf8_lossy(haystack);
         for (what, bytes) in &self.0 {
-            assert!(
-                !haystack.windows(bytes.len()).any(|w| w == bytes.as_slice()),
-                "{what} appears raw in {place}"
-            );
+            assert!(!haystack.windows(bytes.len()).any(|w| w == bytes.as_slice()), "{what} appears raw in {place}");
             for form in Self::forms(bytes) {
                 assert!(!text.contains(&form), "{what} appears as {form} in {place}");
             }
@@ -128,7 +125,8 @@ async fn no_secret_in_records_events_out_or_logs() {
     let log = log_capture();
     tracing::info!(target: "keytrail_tests::no_secrets", "capture started");
     let path = events_out_path("sdk");
-    let s = Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() }).await;
+    let s = Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() })
+        .await;
     let kms = s.kms();
     let mut secrets = Secrets::default();
 
@@ -144,18 +142,39 @@ async fn no_secret_in_records_events_out_or_logs() {
     let mut ciphertexts = Vec::new();
     for (i, plain) in [&text, &binary].into_iter().enumerate() {
         for key in [a.as_str(), "alias/secrets"] {
-            let out = kms.encrypt().key_id(key).plaintext(Blob::new(plain.clone())).encryption_context("n", i.to_string()).send().await.unwrap();
+            let out = kms
+                .encrypt()
+                .key_id(key)
+                .plaintext(Blob::new(plain.clone()))
+                .encryption_context("n", i.to_string())
+                .send()
+                .await
+                .unwrap();
             let ct = out.ciphertext_blob.unwrap();
             secrets.add(format!("ciphertext of plaintext {i}"), ct.as_ref());
-            let back = kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", i.to_string()).send().await.unwrap();
+            let back =
+                kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", i.to_string()).send().await.unwrap();
             assert_eq!(back.plaintext().unwrap().as_ref(), plain.as_slice());
-            kms.decrypt().ciphertext_blob(ct.clone()).key_id(key).encryption_context("n", i.to_string()).send().await.unwrap();
+            kms.decrypt()
+                .ciphertext_blob(ct.clone())
+                .key_id(key)
+                .encryption_context("n", i.to_string())
+                .send()
+                .await
+                .unwrap();
             ciphertexts.push((ct, i));
         }
     }
     // ReEncrypt: the source and the new ciphertext.
     let (source, i) = ciphertexts[0].clone();
-    let out = kms.re_encrypt().ciphertext_blob(source).source_encryption_context("n", i.to_string()).destination_key_id(&b).send().await.unwrap();
+    let out = kms
+        .re_encrypt()
+        .ciphertext_blob(source)
+        .source_encryption_context("n", i.to_string())
+        .destination_key_id(&b)
+        .send()
+        .await
+        .unwrap();
     secrets.add("re-encrypted ciphertext", out.ciphertext_blob().unwrap().as_ref());
 
     // Data keys and random bytes.
@@ -191,7 +210,9 @@ async fn no_secret_in_records_events_out_or_logs() {
     secrets.add("tampered ciphertext", &tampered);
     for f in [
         failure(kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", "wrong").send().await.unwrap_err()),
-        failure(kms.decrypt().ciphertext_blob(Blob::new(tampered)).encryption_context("n", "0").send().await.unwrap_err()),
+        failure(
+            kms.decrypt().ciphertext_blob(Blob::new(tampered)).encryption_context("n", "0").send().await.unwrap_err(),
+        ),
         failure(kms.decrypt().ciphertext_blob(ct.clone()).key_id(&b).send().await.unwrap_err()),
     ] {
         assert!(f.code == "InvalidCiphertextException" || f.code == "IncorrectKeyException", "{f:?}");
@@ -202,17 +223,29 @@ async fn no_secret_in_records_events_out_or_logs() {
         v
     };
     secrets.add("oversized plaintext", &big_secret);
-    assert_eq!(failure(kms.encrypt().key_id(&a).plaintext(Blob::new(big_secret)).send().await.unwrap_err()).code, "ValidationException");
+    assert_eq!(
+        failure(kms.encrypt().key_id(&a).plaintext(Blob::new(big_secret)).send().await.unwrap_err()).code,
+        "ValidationException"
+    );
     kms.disable_key().key_id(&b).send().await.unwrap();
     let refused = b"PLAINTEXT-FOR-A-DISABLED-KEY-91c2".to_vec();
     secrets.add("plaintext refused by a disabled key", &refused);
-    assert_eq!(failure(kms.encrypt().key_id(&b).plaintext(Blob::new(refused)).send().await.unwrap_err()).code, "DisabledException");
+    assert_eq!(
+        failure(kms.encrypt().key_id(&b).plaintext(Blob::new(refused)).send().await.unwrap_err()).code,
+        "DisabledException"
+    );
     let message = b"MESSAGE-TO-SIGN-never-logged-44d1".to_vec();
     let signature = random(72);
     secrets.add("message", &message);
     secrets.add("signature", &signature);
     let f = failure(
-        kms.sign().key_id(&a).message(Blob::new(message.clone())).signing_algorithm(SigningAlgorithmSpec::EcdsaSha256).send().await.unwrap_err(),
+        kms.sign()
+            .key_id(&a)
+            .message(Blob::new(message.clone()))
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await
+            .unwrap_err(),
     );
     assert_eq!(f.code, "UnsupportedOperationException");
     let f = failure(
