@@ -21,6 +21,9 @@ impl Kms {
                 if let Some(d) = key.deletion_date.filter(|d| *d <= now_secs) {
                     due.push((d, key.arn(), true));
                 }
+            } else if key.state != KeyState::Enabled {
+                // Disabled (or waiting for material): not rotated, and the missed date is kept
+                // so that EnableKey can catch up (see ops::key_state).
             } else if let Some(r) = key.rotation.as_ref().filter(|r| r.next_rotation <= now_secs) {
                 due.push((r.next_rotation, key.arn(), false));
             }
