@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::key_state::key_arn_of;
 use super::list_keys::page_response;
 use crate::authorize::AccessRequest;
-use crate::key::{Key, KeyMaterial, RotationSchedule, RotationType};
+use crate::key::{Key, KeyMaterial, KeyState, RotationSchedule, RotationType};
 use crate::paging::paginate;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError, ServiceEvent};
 
@@ -78,8 +78,12 @@ pub(crate) fn status(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
             if !key.is_symmetric_encryption() {
                 return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
             }
-            let mut out = json!({ "KeyRotationEnabled": key.rotation.is_some(), "KeyId": key.arn() });
-            if let Some(r) = &key.rotation {
+            // AWS: "While a KMS key is pending deletion, its key rotation status is false ... If
+            // you cancel the deletion, the original key rotation status returns to true." The
+            // schedule stays on the key, so CancelKeyDeletion restores it.
+            let rotation = key.rotation.as_ref().filter(|_| key.state != KeyState::PendingDeletion);
+            let mut out = json!({ "KeyRotationEnabled": rotation.is_some(), "KeyId": key.arn() });
+            if let Some(r) = rotation {
                 out["RotationPeriodInDays"] = json!(r.period_days);
                 out["NextRotationDate"] = json!(r.next_rotation);
             }
