@@ -506,3 +506,92 @@ async fn key_is_deleted_when_the_waiting_period_ends() {
     assert!(kms.list_aliases().send().await.unwrap().aliases().is_empty(), "its aliases went with it");
     assert_eq!(decrypt(&kms, &blob).await.unwrap_err().code, "InvalidCiphertextException");
 }
+
+/// botocore's GetKeyRotationStatus documentation: "while the KMS key is disabled, KMS does not
+/// rotate the key material. When you re-enable the KMS key, rotation resumes. If the key material
+/// in the re-enabled KMS key hasn't been rotated in one [rotation period], KMS rotates it
+/// immediately, and every [period] thereafter. If it's been less than [a period] since the key
+/// material was rotated, the KMS key resumes its prior rotation schedule."
+#[tokio::test]
+async fn a_disabled_key_misses_no_rotation_when_it_is_enabled_again() {
+    let s = Server::start().await;
+    let kms = s.kms();
+    let (id, _) = new_key(&kms).await;
+    let old = encrypt(&kms, &id, "before").await;
+    kms.enable_key_rotation().key_id(&id).rotation_period_in_days(90).send().await.unwrap();
+    kms.disable_key().key_id(&id).send().await.unwrap();
+
+    s.advance_clock(100 * DAY).await;
+    assert!(s.events("eventName=RotateKey").await.is_empty(), "no rotation while disabled");
+    let status = kms.get_key_rotation_status().key_id(&id).send().await.unwrap();
+    assert!(status.key_rotation_enabled(), "disabling the key does not change its rotation status");
+
+    // Re-enabled with material older than the period: rotated at once, then every period.
+    let out = kms.enable_key().key_id(&id).send().await.unwrap();
+    let records = s.all_events().await;
+    let at = records.iter().position(|r| r["requestID"] == out.request_id().unwrap()).unwrap();
+    let rotated = records.get(at + 1).unwrap_or_else(|| panic!("no RotateKey after EnableKey: {records:?}"));
+    assert_eq!(rotated["eventName"], "RotateKey");
+    assert_eq!(rotated["eventType"], "AwsServiceEvent");
+    assert_eq!(rotated["serviceEventDetails"]["rotationType"], "AUTOMATIC");
+    let enabled_at = now() + 100 * DAY;
+    let rotations = kms.list_key_rotations().key_id(&id).send().await.unwrap();
+    assert_eq!(rotations.rotations().len(), 1);
+    assert!((rotations.rotations()[0].rotation_date().unwrap().secs() - enabled_at).abs() < 120);
+    let next = kms.get_key_rotation_status().key_id(&id).send().await.unwrap().next_rotation_date.unwrap().secs();
+    assert!((next - (enabled_at + 90 * DAY)).abs() < 120, "next rotation one period after the catch-up");
+    assert_eq!(decrypt(&kms, &old).await.unwrap(), "before");
+    s.advance_clock(89 * DAY).await;
+    assert_eq!(s.events("eventName=RotateKey").await.len(), 1);
+    s.advance_clock(2 * DAY).await;
+    assert_eq!(s.events("eventName=RotateKey").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_key_disabled_for_less_than_a_period_keeps_its_rotation_schedule() {
+    let s = Server::start().await;
+    let kms = s.kms();
+    let (id, _) = new_key(&kms).await;
+    kms.enable_key_rotation().key_id(&id).rotation_period_in_days(90).send().await.unwrap();
+    let due = kms.get_key_rotation_status().key_id(&id).send().await.unwrap().next_rotation_date.unwrap().secs();
+    s.advance_clock(30 * DAY).await;
+    kms.disable_key().key_id(&id).send().await.unwrap();
+    s.advance_clock(30 * DAY).await;
+    kms.enable_key().key_id(&id).send().await.unwrap();
+    assert!(s.events("eventName=RotateKey").await.is_empty());
+    let status = kms.get_key_rotation_status().key_id(&id).send().await.unwrap();
+    assert_eq!(status.next_rotation_date().unwrap().secs(), due, "prior schedule resumed");
+    s.advance_clock(31 * DAY).await;
+    assert_eq!(s.events("eventName=RotateKey").await.len(), 1, "rotated on the original date");
+
+    // Missed the date while disabled, but rotated on demand less than a period ago: the prior
+    // schedule resumes (its next date after now), without an immediate rotation.
+    s.advance_clock(79 * DAY).await; // day 170; the next date is day 180
+    kms.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    kms.disable_key().key_id(&id).send().await.unwrap();
+    s.advance_clock(30 * DAY).await; // day 200: missed day 180, material 30 days old
+    let before = s.events("eventName=RotateKey").await.len();
+    kms.enable_key().key_id(&id).send().await.unwrap();
+    assert_eq!(s.events("eventName=RotateKey").await.len(), before, "material younger than the period");
+    let next = kms.get_key_rotation_status().key_id(&id).send().await.unwrap().next_rotation_date.unwrap().secs();
+    assert_eq!(next, due + 180 * DAY, "the schedule's next date after now");
+}
+
+/// botocore's GetKeyRotationStatus documentation: "While a KMS key is pending deletion, its key
+/// rotation status is false and KMS does not rotate the key material. If you cancel the
+/// deletion, the original key rotation status returns to true."
+#[tokio::test]
+async fn rotation_status_is_false_while_deletion_is_pending() {
+    let s = Server::start().await;
+    let kms = s.kms();
+    let (id, _) = new_key(&kms).await;
+    kms.enable_key_rotation().key_id(&id).rotation_period_in_days(90).send().await.unwrap();
+    kms.schedule_key_deletion().key_id(&id).send().await.unwrap();
+    let status = kms.get_key_rotation_status().key_id(&id).send().await.unwrap();
+    assert!(!status.key_rotation_enabled(), "false while pending deletion");
+    assert!(status.next_rotation_date().is_none());
+    kms.cancel_key_deletion().key_id(&id).send().await.unwrap();
+    let status = kms.get_key_rotation_status().key_id(&id).send().await.unwrap();
+    assert!(status.key_rotation_enabled(), "restored when the deletion is cancelled");
+    assert_eq!(status.rotation_period_in_days(), Some(90));
+}
