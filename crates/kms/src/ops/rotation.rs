@@ -34,6 +34,20 @@ fn check_rotatable(key: &Key) -> Result<(), KmsError> {
     key.check_usable()
 }
 
+/// Automatic rotation settings: symmetric keys with KMS-generated material only. The origin is
+/// checked before the key state, as AWS's key-state table says for EXTERNAL keys (even while
+/// pending import): "UnsupportedOperationException: <key ARN> origin is EXTERNAL which is not
+/// valid for this operation."
+fn check_automatic_rotation(key: &Key) -> Result<(), KmsError> {
+    if key.is_symmetric_encryption() && key.origin != "AWS_KMS" {
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            format!("{} origin is {} which is not valid for this operation.", key.arn(), key.origin),
+        ));
+    }
+    check_rotatable(key)
+}
+
 pub(crate) fn enable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let req: EnableRequest = crate::wire::decode(body)?;
     let key_id = validate::key_id(req.key_id, "keyId")?;
@@ -43,13 +57,7 @@ pub(crate) fn enable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let now = ctx.now_secs();
     kms.change_key(ctx, &arn, "kms:EnableKeyRotation", |key| {
-        check_rotatable(key)?;
-        if key.origin != "AWS_KMS" {
-            return Err(KmsError::new(
-                ErrorCode::UnsupportedOperation,
-                format!("{} has imported key material; automatic rotation is not supported.", key.arn()),
-            ));
-        }
+        check_automatic_rotation(key)?;
         key.rotation = Some(RotationSchedule { period_days: days as u32, next_rotation: now + days * DAY });
         Ok(())
     })?;
@@ -60,7 +68,7 @@ pub(crate) fn enable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
 pub(crate) fn disable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let arn = key_arn_of(kms, ctx, body)?;
     kms.change_key(ctx, &arn, "kms:DisableKeyRotation", |key| {
-        check_rotatable(key)?;
+        check_automatic_rotation(key)?;
         key.rotation = None;
         Ok(())
     })?;
