@@ -190,11 +190,19 @@ async fn rotation_settings_with_rotation_period() {
     assert_eq!(failure(kms.enable_key_rotation().key_id(&id).send().await.unwrap_err()).code, "DisabledException");
     assert_eq!(failure(kms.disable_key_rotation().key_id(&id).send().await.unwrap_err()).code, "DisabledException");
 
-    // Imported key material cannot rotate automatically.
-    let external =
-        kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
-    let f = failure(kms.enable_key_rotation().key_id(&external.key_id).send().await.unwrap_err());
-    assert!(f.code == "UnsupportedOperationException" || f.code == "KMSInvalidStateException", "{f:?}");
+    // Imported key material cannot rotate automatically. AWS's key-state table: for a key
+    // whose origin is EXTERNAL, even while it waits for material, Enable/DisableKeyRotation
+    // answer "UnsupportedOperationException: <key ARN> origin is EXTERNAL which is not valid for
+    // this operation." (not KMSInvalidStateException for the pending import).
+    let external = kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
+    let external_arn = external.arn.unwrap();
+    for f in [
+        failure(kms.enable_key_rotation().key_id(&external.key_id).send().await.unwrap_err()),
+        failure(kms.disable_key_rotation().key_id(&external.key_id).send().await.unwrap_err()),
+    ] {
+        assert_eq!(f.code, "UnsupportedOperationException", "{f:?}");
+        assert_eq!(f.message, format!("{external_arn} origin is EXTERNAL which is not valid for this operation."));
+    }
 }
 
 #[tokio::test]
