@@ -514,3 +514,50 @@ async fn encrypt_limits_algorithms_and_dry_run() {
     );
     assert_eq!(f.code, "DryRunOperationException");
 }
+
+#[tokio::test]
+async fn every_crypto_operation_accepts_all_four_key_references() {
+    let s = Server::start().await;
+    let kms = s.kms();
+    let (id, arn) = new_key(&kms).await;
+    let (other, other_arn) = new_key(&kms).await;
+    kms.create_alias().alias_name("alias/four").target_key_id(&id).send().await.unwrap();
+    let alias_arn = format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/four");
+    for reference in [id.as_str(), arn.as_str(), "alias/four", alias_arn.as_str()] {
+        let dk = kms.generate_data_key().key_id(reference).key_spec(DataKeySpec::Aes256).send().await.unwrap();
+        assert_eq!(dk.key_id(), Some(arn.as_str()), "GenerateDataKey {reference}");
+        let dkw = kms.generate_data_key_without_plaintext().key_id(reference).number_of_bytes(8).send().await.unwrap();
+        assert_eq!(dkw.key_id(), Some(arn.as_str()), "GenerateDataKeyWithoutPlaintext {reference}");
+        let r = s.record_of(dkw.request_id().unwrap()).await;
+        assert_eq!(r["requestParameters"]["keyId"], reference);
+        assert_eq!(r["resources"][0]["ARN"], arn.as_str());
+
+        // ReEncrypt: as the source (SourceKeyId) and as the destination.
+        let ct = encrypt(&kms, &other, b"four ways", None).await;
+        let to = kms.re_encrypt().ciphertext_blob(ct).destination_key_id(reference).send().await.unwrap();
+        assert_eq!(to.key_id(), Some(arn.as_str()), "ReEncrypt to {reference}");
+        let back = kms
+            .re_encrypt()
+            .ciphertext_blob(to.ciphertext_blob.unwrap())
+            .source_key_id(reference)
+            .destination_key_id(&other_arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.source_key_id(), Some(arn.as_str()), "ReEncrypt from {reference}");
+        let r = s.record_of(back.request_id().unwrap()).await;
+        assert_eq!(r["requestParameters"]["sourceKeyId"], reference);
+        assert_eq!(
+            r["resources"],
+            json!([
+                {"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": arn},
+                {"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": other_arn},
+            ])
+        );
+    }
+    // An alias ARN of another region or account is not found.
+    for foreign in ["arn:aws:kms:eu-west-1:111122223333:alias/four", "arn:aws:kms:us-east-1:444455556666:alias/four"] {
+        let f = failure(kms.encrypt().key_id(foreign).plaintext(Blob::new("x")).send().await.unwrap_err());
+        assert_eq!(f.code, "NotFoundException", "{foreign}");
+    }
+}
