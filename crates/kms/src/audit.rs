@@ -32,7 +32,9 @@ pub fn request_parameters(body: &[u8], defaults: &[(&'static str, Value)]) -> Op
     let Value::Object(members) = parsed else { return None };
     let mut out = Map::new();
     for (name, value) in members {
-        if SECRET_MEMBERS.contains(&name.as_str()) || value.is_null() {
+        // Any spelling: a member AWS would not recognise (`plaintext`) is ignored by the
+        // operation, but its value is still the caller's secret.
+        if SECRET_MEMBERS.iter().any(|s| s.eq_ignore_ascii_case(&name)) || value.is_null() {
             continue;
         }
         let value = if USER_MAPS.contains(&name.as_str()) { value } else { camel_members(value) };
@@ -91,6 +93,8 @@ mod tests {
         assert_eq!(p, json!({"keyId":"alias/x","encryptionContext":{"Dept":"Eng"},"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}));
         let tags = request_parameters(br#"{"Tags":[{"TagKey":"a","TagValue":"b"}]}"#, &[]).unwrap();
         assert_eq!(tags, json!({"tags":[{"tagKey":"a","tagValue":"b"}]}));
+        let miscased = request_parameters(br#"{"KeyId":"k","plaintext":"AAAA","CIPHERTEXTBLOB":"BBBB","message":"CCCC"}"#, &[]);
+        assert_eq!(miscased, Some(json!({"keyId":"k"})));
         assert_eq!(request_parameters(b"{}", &[]), None);
         assert_eq!(request_parameters(b"[1]", &[]), None);
     }
