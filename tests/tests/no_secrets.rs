@@ -266,6 +266,11 @@ async fn no_secret_in_records_events_out_or_logs() {
     secrets.add("a value that is not base64", not_base64);
     let broken_json = "BROKEN-JSON-SECRET-c0ffee";
     secrets.add("text of a body that is not JSON", broken_json);
+    // A secret member spelled in another case is still a secret: AWS's members are
+    // case-sensitive, so KMS ignores it, but the caller meant it as the plaintext.
+    let miscased = b"MISCASED-MEMBER-SECRET-5e2a41".to_vec();
+    secrets.add("a secret member in another case", &miscased);
+    let miscased = STANDARD.encode(&miscased);
     let auth = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00";
     let kms_headers = |op: &'static str| {
         [("x-amz-target", op), ("content-type", "application/x-amz-json-1.1"), ("authorization", auth)]
@@ -276,6 +281,10 @@ async fn no_secret_in_records_events_out_or_logs() {
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","Plaintext":{{"{broken_json}":1}}}}"#)),
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","Plaintext":"{broken_json}"#)),
         ("TrentService.Decrypt", format!(r#"{{"CiphertextBlob":["{broken_json}"]}}"#)),
+        ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","plaintext":"{miscased}"}}"#)),
+        ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","PLAINTEXT":"{miscased}"}}"#)),
+        ("TrentService.Decrypt", format!(r#"{{"ciphertextBlob":"{miscased}"}}"#)),
+        ("TrentService.Sign", format!(r#"{{"KeyId":"{a}","message":"{miscased}","SigningAlgorithm":"ECDSA_SHA_256"}}"#)),
     ] {
         let (status, response) = raw_http(s.addr, "POST", "/", &kms_headers(op), &body).await;
         assert_eq!(status, 400, "{op} {body}: {response}");
