@@ -184,6 +184,12 @@ async fn alias_errors() {
         assert_eq!(r["errorCode"], code);
         assert_eq!(r["responseElements"], Value::Null);
     }
+    // A key of another account cannot be an alias target, even by its ARN.
+    let foreign = s.kms_as("444455556666", "x", "us-east-1").create_key().send().await.unwrap().key_metadata.unwrap();
+    let f = failure(
+        kms.create_alias().alias_name("alias/foreign").target_key_id(foreign.arn.unwrap()).send().await.unwrap_err(),
+    );
+    assert_eq!(f.code, "NotFoundException");
     // Nothing changed.
     let aliases = kms.list_aliases().send().await.unwrap();
     assert_eq!(aliases.aliases().len(), 1);

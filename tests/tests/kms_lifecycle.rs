@@ -194,7 +194,8 @@ async fn rotation_settings_with_rotation_period() {
     // whose origin is EXTERNAL, even while it waits for material, Enable/DisableKeyRotation
     // answer "UnsupportedOperationException: <key ARN> origin is EXTERNAL which is not valid for
     // this operation." (not KMSInvalidStateException for the pending import).
-    let external = kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
+    let external =
+        kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
     let external_arn = external.arn.unwrap();
     for f in [
         failure(kms.enable_key_rotation().key_id(&external.key_id).send().await.unwrap_err()),

@@ -284,7 +284,10 @@ async fn no_secret_in_records_events_out_or_logs() {
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","plaintext":"{miscased}"}}"#)),
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","PLAINTEXT":"{miscased}"}}"#)),
         ("TrentService.Decrypt", format!(r#"{{"ciphertextBlob":"{miscased}"}}"#)),
-        ("TrentService.Sign", format!(r#"{{"KeyId":"{a}","message":"{miscased}","SigningAlgorithm":"ECDSA_SHA_256"}}"#)),
+        (
+            "TrentService.Sign",
+            format!(r#"{{"KeyId":"{a}","message":"{miscased}","SigningAlgorithm":"ECDSA_SHA_256"}}"#),
+        ),
     ] {
         let (status, response) = raw_http(s.addr, "POST", "/", &kms_headers(op), &body).await;
         assert_eq!(status, 400, "{op} {body}: {response}");
