@@ -12,6 +12,7 @@
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
+pub mod config;
 pub mod control;
 pub mod http;
 pub mod identify;
@@ -19,6 +20,7 @@ pub mod kms_api;
 pub mod options;
 pub mod protocol;
 pub mod records;
+pub mod seeds;
 pub mod signature;
 
 use std::future::Future;
@@ -30,7 +32,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
-use keytrail_kms::{AllowAll, Change, Clock, KeyStore, Kms};
+use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use tokio::net::TcpListener;
 
 pub use options::Options;
@@ -89,15 +91,21 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials = CredentialDirectory::new(options.account_id.clone(), options.strict_credentials);
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(AllowAll));
-        Ok(App {
-            options: Arc::new(options),
-            kms,
-            recorder: Recorder::new(events_out),
-            clock,
-            credentials: Arc::new(credentials),
-        })
+        let credentials = Arc::new(seeds::credential_directory(
+            &options.file,
+            &options.account_id,
+            options.strict_credentials,
+            clock.now(),
+        ));
+        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
+        let app = App { options: Arc::new(options), kms, recorder: Recorder::new(events_out), clock, credentials };
+        app.apply_seeds();
+        Ok(app)
+    }
+
+    /// Adds the config's seeded keys and aliases that do not exist yet.
+    fn apply_seeds(&self) -> Vec<Change> {
+        seeds::apply_key_seeds(&self.options.file, &self.kms.store, self.clock.now())
     }
 
     /// Makes a call's state changes and records durable (in memory: recorded) before its
@@ -120,6 +128,7 @@ impl App {
     pub async fn reset(&self) -> Result<(), String> {
         self.kms.store.clear();
         self.recorder.clear();
+        self.apply_seeds();
         Ok(())
     }
 
