@@ -34,6 +34,9 @@ struct Cli {
     /// Refuse unknown access keys instead of mapping them.
     #[arg(long = "strict-credentials")]
     strict_credentials: bool,
+    /// Where trails write their log files when there is no --data-dir (stands for S3).
+    #[arg(long = "trail-dir")]
+    trail_dir: Option<std::path::PathBuf>,
 }
 
 impl Cli {
@@ -48,6 +51,8 @@ impl Cli {
             events_out: self.events_out,
             verify_signatures: self.verify_signatures,
             strict_credentials: self.strict_credentials,
+            trail_dir: self.trail_dir,
+            ..d
         }
     }
 }

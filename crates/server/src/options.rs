@@ -21,6 +21,11 @@ pub struct Options {
     pub verify_signatures: bool,
     /// Refuse unknown access keys.
     pub strict_credentials: bool,
+    /// Where trail log files go (the directory that stands for S3) when there is no `data_dir`;
+    /// with neither, a temporary directory made at start-up.
+    pub trail_dir: Option<PathBuf>,
+    /// How often trails deliver log files, in seconds of mock time.
+    pub trail_delivery_seconds: u64,
 }
 
 impl Default for Options {
@@ -34,6 +39,8 @@ impl Default for Options {
             events_out: None,
             verify_signatures: false,
             strict_credentials: false,
+            trail_dir: None,
+            trail_delivery_seconds: 300,
         }
     }
 }
