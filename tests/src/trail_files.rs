@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::Server;
+
 /// A fresh, empty directory for one test's trail files.
 pub fn temp_dir(label: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -49,4 +51,13 @@ pub fn log_files(root: &Path) -> Vec<LogFile> {
 /// Every record of every log file under `root`, file by file.
 pub fn delivered_records(root: &Path) -> Vec<Value> {
     log_files(root).into_iter().flat_map(|f| f.records).collect()
+}
+
+/// Moves the mock clock just past a 5-minute delivery boundary, so a test's calls share one
+/// delivery interval however slowly the test runs.
+pub async fn align_clock(server: &Server) {
+    use aws_sdk_kms::primitives::{DateTime, DateTimeFormat};
+    let now = server.control("GET", "/_keytrail/clock", None).await["now"].as_str().expect("now").to_string();
+    let secs = DateTime::from_str(&now, DateTimeFormat::DateTime).expect("RFC 3339").secs();
+    server.advance_clock((secs / 300 + 1) * 300 + 1 - secs).await;
 }

@@ -9,7 +9,7 @@ use aws_sdk_cloudtrail::types::{
 };
 use aws_sdk_cloudtrail::Client;
 use keytrail_server::Options;
-use keytrail_tests::trail_files::{delivered_records, log_files, temp_dir};
+use keytrail_tests::trail_files::{align_clock, delivered_records, log_files, temp_dir};
 use keytrail_tests::Server;
 use serde_json::Value;
 
@@ -81,14 +81,6 @@ async fn key_with_traffic(server: &Server) -> String {
     let blob = kms.encrypt().key_id(&arn).plaintext(aws_sdk_kms::primitives::Blob::new(b"hello".to_vec())).send().await.unwrap();
     kms.decrypt().ciphertext_blob(blob.ciphertext_blob().unwrap().clone()).send().await.unwrap();
     arn
-}
-
-/// Moves the mock clock just past a delivery boundary, so a test's calls share one 5-minute
-/// interval however slowly it runs.
-async fn align_clock(server: &Server) {
-    let now = server.control("GET", "/_keytrail/clock", None).await["now"].as_str().unwrap().to_string();
-    let secs = DateTime::from_str(&now, DateTimeFormat::DateTime).unwrap().secs();
-    server.advance_clock((secs / 300 + 1) * 300 + 1 - secs).await;
 }
 
 fn code<E: ProvideErrorMetadata>(e: &E) -> &str {
