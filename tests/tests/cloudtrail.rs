@@ -410,7 +410,7 @@ async fn event_selectors_round_trip() {
         .unwrap();
     ct.put_event_selectors().trail_name("sel-trail").advanced_event_selectors(advanced.clone()).send().await.unwrap();
     let got = ct.get_event_selectors().trail_name("sel-trail").send().await.unwrap();
-    assert_eq!(got.advanced_event_selectors(), [advanced.clone()]);
+    assert_eq!(got.advanced_event_selectors(), std::slice::from_ref(&advanced));
     assert!(got.event_selectors().is_empty());
 
     let bad = EventSelector::builder().exclude_management_event_sources("s3.amazonaws.com").build();
