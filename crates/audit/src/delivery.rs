@@ -158,6 +158,20 @@ pub fn write_log_file(
     std::fs::create_dir_all(&dir)?;
     let stamp = format!("{:04}{:02}{:02}T{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());
     let name = format!("{account}_CloudTrail_{region}_{stamp}_{}.json.gz", unique_string());
+    let body = records_document(events);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes())?;
+    let bytes = gz.finish()?;
+    let path = dir.join(&name);
+    let aside = dir.join(format!(".{name}.part"));
+    std::fs::write(&aside, bytes)?;
+    std::fs::rename(&aside, &path)?;
+    Ok(path)
+}
+
+/// `{"Records":[…]}` of `events`, the body of a trail log file (and of `/_keytrail/events`),
+/// built from each record's JSON as kept in history.
+pub fn records_document(events: &[Arc<StoredEvent>]) -> String {
     let mut body = String::with_capacity(16 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
     body.push_str("{\"Records\":[");
     for (i, e) in events.iter().enumerate() {
@@ -167,14 +181,7 @@ pub fn write_log_file(
         body.push_str(&e.json);
     }
     body.push_str("]}");
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(body.as_bytes())?;
-    let bytes = gz.finish()?;
-    let path = dir.join(&name);
-    let aside = dir.join(format!(".{name}.part"));
-    std::fs::write(&aside, bytes)?;
-    std::fs::rename(&aside, &path)?;
-    Ok(path)
+    body
 }
 
 /// CloudTrail's 16 random alphanumerics at the end of a log file name.
@@ -191,27 +198,15 @@ mod tests {
     use crate::record::tests::sample;
     use crate::recorder::Recorder;
     use crate::selectors::{EventSelector, Selectors};
-    use crate::trails::{Trail, TrailStatus};
+    use crate::trails::Trail;
     use time::macros::datetime;
 
     fn trail(selectors: Selectors) -> Trail {
-        Trail {
-            name: "t1".into(),
-            account_id: "111122223333".into(),
-            home_region: "us-east-1".into(),
-            s3_bucket_name: "bucket".into(),
-            s3_key_prefix: Some("pre/fix".into()),
-            sns_topic_name: None,
-            include_global_service_events: true,
-            is_multi_region_trail: false,
-            log_file_validation_enabled: false,
-            cloud_watch_logs_log_group_arn: None,
-            cloud_watch_logs_role_arn: None,
-            kms_key_id: None,
-            tags: Vec::new(),
-            selectors,
-            status: TrailStatus { is_logging: true, ..TrailStatus::default() },
-        }
+        let mut t = Trail::new("t1", "111122223333", "us-east-1", "bucket");
+        t.s3_key_prefix = Some("pre/fix".into());
+        t.selectors = selectors;
+        t.status.is_logging = true;
+        t
     }
 
     fn read_gz(path: &Path) -> serde_json::Value {

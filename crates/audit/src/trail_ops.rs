@@ -12,7 +12,7 @@ use crate::error::{decode, CloudTrailError};
 use crate::selectors::{AdvancedEventSelector, EventSelector, Selectors};
 use crate::service::{CloudTrail, Scope};
 use crate::timefmt;
-use crate::trails::{Trail, TrailKey, TrailStatus};
+use crate::trails::{Trail, TrailKey};
 
 /// What one call carries through a trail operation.
 pub(crate) struct Ctx<'a> {
@@ -220,24 +220,8 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
         return Err(err("InvalidS3BucketNameException", "S3BucketName is required."));
     };
     // There are no buckets to check: any valid bucket name is a directory under the S3 root.
-    let mut trail = Trail {
-        name,
-        account_id: ctx.scope.account.into(),
-        home_region: ctx.scope.region.into(),
-        s3_bucket_name: bucket,
-        s3_key_prefix: None,
-        sns_topic_name: None,
-        include_global_service_events: true,
-        is_multi_region_trail: false,
-        log_file_validation_enabled: false,
-        cloud_watch_logs_log_group_arn: None,
-        cloud_watch_logs_role_arn: None,
-        kms_key_id: None,
-        tags: req.tags_list.take().unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
-        selectors: Selectors::Default,
-        // As in AWS, a trail created through the API does not log until StartLogging.
-        status: TrailStatus::default(),
-    };
+    let mut trail = Trail::new(&name, ctx.scope.account, ctx.scope.region, &bucket);
+    trail.tags = req.tags_list.take().unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect();
     apply(&mut trail, req)?;
     let out = trail.settings_json();
     ctx.cloudtrail.trails.insert_new(trail)?;

@@ -85,6 +85,29 @@ pub struct TrailStatus {
 }
 
 impl Trail {
+    /// A trail with CreateTrail's defaults: global service events included, single-region, no
+    /// prefix, default selectors, not logging (a trail created through the API waits for
+    /// StartLogging).
+    pub fn new(name: &str, account: &str, region: &str, bucket: &str) -> Trail {
+        Trail {
+            name: name.into(),
+            account_id: account.into(),
+            home_region: region.into(),
+            s3_bucket_name: bucket.into(),
+            s3_key_prefix: None,
+            sns_topic_name: None,
+            include_global_service_events: true,
+            is_multi_region_trail: false,
+            log_file_validation_enabled: false,
+            cloud_watch_logs_log_group_arn: None,
+            cloud_watch_logs_role_arn: None,
+            kms_key_id: None,
+            tags: Vec::new(),
+            selectors: Selectors::Default,
+            status: TrailStatus::default(),
+        }
+    }
+
     /// `arn:aws:cloudtrail:<region>:<account>:trail/<name>`.
     pub fn arn(&self) -> String {
         trail_arn(&self.home_region, &self.account_id, &self.name)
