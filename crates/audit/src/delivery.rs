@@ -119,11 +119,18 @@ impl Delivery {
     }
 }
 
+/// Whether `region` can name a directory: AWS region names are lower-case letters, digits and
+/// dashes. The region comes from the caller's SigV4 scope, so anything else (`..`, `x\y`) is
+/// never written to disk.
+fn is_region_name(region: &str) -> bool {
+    !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 impl RecordSink for Delivery {
     fn accept(&self, events: &[Arc<StoredEvent>]) {
         let mut pending = self.pending.lock();
         self.trails.for_each(|trail| {
-            for e in events.iter().filter(|e| trail.receives(&e.record)) {
+            for e in events.iter().filter(|e| is_region_name(&e.record.aws_region) && trail.receives(&e.record)) {
                 let p = Pending { due: self.due_time(e.epoch_seconds), event: e.clone() };
                 pending.entry(trail.key()).or_default().push(p);
             }
@@ -221,7 +228,8 @@ mod tests {
         let trails = Trails::new();
         let no_kms = EventSelector { exclude_management_event_sources: vec!["kms.amazonaws.com".into()], ..EventSelector::default() };
         trails.insert_new(trail(Selectors::Default)).unwrap();
-        trails.insert_new(Trail { name: "t2".into(), ..trail(Selectors::Basic(vec![no_kms])) }).unwrap();
+        let t2 = Trail { name: "t2".into(), is_multi_region_trail: true, ..trail(Selectors::Basic(vec![no_kms])) };
+        trails.insert_new(t2).unwrap();
         let delivery = Arc::new(Delivery::new(trails, root.clone(), 300));
         let recorder = Recorder::new(None);
         recorder.add_sink(delivery.clone());
@@ -231,7 +239,10 @@ mod tests {
         other_account.recipient_account_id = "444455556666".into();
         let mut ct = sample();
         ct.event_source = "cloudtrail.amazonaws.com".into();
-        let stored = recorder.record(vec![sample(), west, other_account, ct]);
+        let mut odd_region = sample();
+        odd_region.aws_region = "..".into();
+        odd_region.event_source = "cloudtrail.amazonaws.com".into();
+        let stored = recorder.record(vec![sample(), west, other_account, ct, odd_region]);
 
         // 2025-01-01T00:00:00Z falls in the interval that ends at 00:05.
         assert!(delivery.deliver_due(datetime!(2025-01-01 00:04:59 UTC)).is_empty());
