@@ -16,14 +16,23 @@ use crate::{App, Options, RequestMeta, StartError};
 const TRAIL_RESOURCE_TYPE: &str = "AWS::CloudTrail::Trail";
 
 /// Sets up CloudTrail over `recorder`: trail log files go under `<data-dir>/s3`, else under
-/// `--trail-dir`, else under a temporary directory made now.
+/// `--trail-dir` (both made now, so a bad path stops start-up), else under a fresh temporary
+/// directory chosen now and made when the first file is written (servers that never deliver
+/// leave nothing behind).
 pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, StartError> {
-    let root: PathBuf = match (&options.data_dir, &options.trail_dir) {
-        (Some(data), _) => data.join("s3"),
-        (None, Some(dir)) => dir.clone(),
-        (None, None) => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
+    let given = match (&options.data_dir, &options.trail_dir) {
+        (Some(data), _) => Some(data.join("s3")),
+        (None, Some(dir)) => Some(dir.clone()),
+        (None, None) => None,
     };
-    std::fs::create_dir_all(&root).map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", root.display())))?;
+    let root: PathBuf = match given {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
+            dir
+        }
+        None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
+    };
     tracing::info!(dir = %root.display(), "trail log files go under this directory (it stands for S3)");
     let interval = i64::try_from(options.trail_delivery_seconds).unwrap_or(i64::MAX);
     Ok(CloudTrail::new(recorder, root, interval))
