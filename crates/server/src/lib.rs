@@ -30,7 +30,7 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use keytrail_audit::{CloudTrailRecord, Recorder};
+use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
 use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use tokio::net::TcpListener;
@@ -73,6 +73,8 @@ pub struct App {
     pub clock: Clock,
     /// Access keys and their principals.
     pub credentials: Arc<CredentialDirectory>,
+    /// CloudTrail: trails, their log-file delivery, LookupEvents.
+    pub cloudtrail: CloudTrail,
 }
 
 impl App {
@@ -98,7 +100,9 @@ impl App {
             clock.now(),
         ));
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
-        let app = App { options: Arc::new(options), kms, recorder: Recorder::new(events_out), clock, credentials };
+        let recorder = Recorder::new(events_out);
+        let cloudtrail = cloudtrail_api::start(&options, &recorder)?;
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, cloudtrail };
         app.apply_seeds();
         Ok(app)
     }
@@ -122,26 +126,31 @@ impl App {
         }
     }
 
-    /// Fires everything the mock clock has made due (rotations, deletions), recording each.
+    /// Fires everything the mock clock has made due (rotations, deletions), recording each,
+    /// then writes the trail log files that fall due.
     pub async fn tick(&self) {
-        let (events, changes) = self.kms.run_due(self.clock.now());
-        if events.is_empty() && changes.is_empty() {
-            return;
+        let now = self.clock.now();
+        let (events, changes) = self.kms.run_due(now);
+        if !events.is_empty() || !changes.is_empty() {
+            let records = events.iter().map(records::service_event_record).collect();
+            self.commit(changes, records).await;
         }
-        let records = events.iter().map(records::service_event_record).collect();
-        self.commit(changes, records).await;
+        // After KMS's due events, so a delivery includes the service events that came before it.
+        self.cloudtrail.deliver_due(now);
     }
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
     pub async fn reset(&self) -> Result<(), String> {
         self.kms.store.clear();
         self.recorder.clear();
+        self.cloudtrail.clear();
         self.apply_seeds();
         Ok(())
     }
 
     /// Flushes outputs at shutdown.
     pub async fn shutdown(&self) {
+        self.cloudtrail.flush_all(self.clock.now());
         self.recorder.flush();
     }
 }
