@@ -237,3 +237,28 @@ async fn the_clock_only_moves_forward() {
     let (status, _) = raw_http(server.addr, "POST", "/_keytrail/clock", &[], "{\"advanceSeconds\":-5}").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_disabled_key_is_not_rotated_and_rotates_once_when_enabled_again() {
+    let server = keytrail_tests::Server::start().await;
+    let kms = server.kms();
+    let key = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    kms.enable_key_rotation().key_id(&key).rotation_period_in_days(90).send().await.unwrap();
+    kms.disable_key().key_id(&key).send().await.unwrap();
+    server.advance_clock(200 * 86_400).await;
+    assert!(server.events("eventName=RotateKey").await.is_empty(), "no rotation while disabled");
+    kms.enable_key().key_id(&key).send().await.unwrap();
+    server.advance_clock(1).await;
+    assert_eq!(server.events("eventName=RotateKey").await.len(), 1, "one rotation after re-enabling");
+    let rotations = kms.list_key_rotations().key_id(&key).send().await.unwrap();
+    assert_eq!(rotations.rotations().len(), 1);
+    let status = kms.get_key_rotation_status().key_id(&key).send().await.unwrap();
+    let next = status.next_rotation_date().unwrap().secs();
+    let now = time::OffsetDateTime::parse(
+        server.control("GET", "/_keytrail/clock", None).await["now"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    assert!((next - now - 90 * 86_400).abs() <= 2, "next rotation a period from now");
+}
