@@ -13,8 +13,11 @@ use crate::{App, RequestMeta};
 /// Largest request body accepted; AWS's largest KMS request (a 128 KiB policy, base64 blobs) fits.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 const KMS_PREFIX: &str = "TrentService.";
-/// The CloudTrail target prefix.
+/// The CloudTrail target prefix (botocore: the AWS CLI, boto3).
 pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+/// The CloudTrail target prefix that Smithy-generated SDKs (Rust, Java v2, JS v3, Go v2) send:
+/// the service shape's name. AWS accepts both.
+pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 
 /// Handles one request; never fails (errors become AWS-style responses).
 pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, std::convert::Infallible> {
@@ -62,7 +65,7 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
-    } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX) {
+    } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX).or_else(|| target.strip_prefix(CLOUDTRAIL_SMITHY_PREFIX)) {
         crate::cloudtrail_api::handle(&app, &parts, &body, name, &meta).await
     } else {
         let err = ApiError::bad_request(

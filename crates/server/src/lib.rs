@@ -12,6 +12,7 @@
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
+pub mod config;
 pub mod control;
 pub mod http;
 pub mod identify;
@@ -19,6 +20,7 @@ pub mod kms_api;
 pub mod options;
 pub mod protocol;
 pub mod records;
+pub mod seeds;
 pub mod signature;
 
 use std::future::Future;
@@ -28,9 +30,9 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use keytrail_audit::{CloudTrailRecord, Recorder};
+use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
-use keytrail_kms::{AllowAll, Change, Clock, KeyStore, Kms};
+use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use tokio::net::TcpListener;
 
 pub use options::Options;
@@ -71,6 +73,8 @@ pub struct App {
     pub clock: Clock,
     /// Access keys and their principals.
     pub credentials: Arc<CredentialDirectory>,
+    /// CloudTrail: trails, their log-file delivery, LookupEvents.
+    pub cloudtrail: CloudTrail,
 }
 
 impl App {
@@ -89,15 +93,23 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials = CredentialDirectory::new(options.account_id.clone(), options.strict_credentials);
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(AllowAll));
-        Ok(App {
-            options: Arc::new(options),
-            kms,
-            recorder: Recorder::new(events_out),
-            clock,
-            credentials: Arc::new(credentials),
-        })
+        let credentials = Arc::new(seeds::credential_directory(
+            &options.file,
+            &options.account_id,
+            options.strict_credentials,
+            clock.now(),
+        ));
+        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
+        let recorder = Recorder::new(events_out);
+        let cloudtrail = cloudtrail_api::start(&options, &recorder)?;
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, cloudtrail };
+        app.apply_seeds();
+        Ok(app)
+    }
+
+    /// Adds the config's seeded keys and aliases that do not exist yet.
+    fn apply_seeds(&self) -> Vec<Change> {
+        seeds::apply_key_seeds(&self.options.file, &self.kms.store, self.clock.now())
     }
 
     /// Makes a call's state changes and records durable (in memory: recorded) before its
@@ -106,25 +118,39 @@ impl App {
         self.recorder.record(records);
     }
 
-    /// Fires everything the mock clock has made due (rotations, deletions), recording each.
-    pub async fn tick(&self) {
-        let (events, changes) = self.kms.run_due(self.clock.now());
-        if events.is_empty() && changes.is_empty() {
-            return;
+    /// The `errorCode` a record shows for an API error code (denials are configurable).
+    pub fn recorded_error_code<'a>(&'a self, code: &'a str) -> &'a str {
+        match (&self.options.file.access_denied_error_code, code) {
+            (Some(c), "AccessDeniedException") => c,
+            _ => code,
         }
-        let records = events.iter().map(records::service_event_record).collect();
-        self.commit(changes, records).await;
+    }
+
+    /// Fires everything the mock clock has made due (rotations, deletions), recording each,
+    /// then writes the trail log files that fall due.
+    pub async fn tick(&self) {
+        let now = self.clock.now();
+        let (events, changes) = self.kms.run_due(now);
+        if !events.is_empty() || !changes.is_empty() {
+            let records = events.iter().map(records::service_event_record).collect();
+            self.commit(changes, records).await;
+        }
+        // After KMS's due events, so a delivery includes the service events that came before it.
+        self.cloudtrail.deliver_due(now);
     }
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
     pub async fn reset(&self) -> Result<(), String> {
         self.kms.store.clear();
         self.recorder.clear();
+        self.cloudtrail.clear();
+        self.apply_seeds();
         Ok(())
     }
 
     /// Flushes outputs at shutdown.
     pub async fn shutdown(&self) {
+        self.cloudtrail.flush_all(self.clock.now());
         self.recorder.flush();
     }
 }
