@@ -687,6 +687,17 @@ async fn events_out_gets_one_json_line_per_record() {
     kms.rotate_key_on_demand().key_id(&id).send().await.unwrap();
     let west = server.kms_as(ACCESS_KEY, "secret", "eu-west-1");
     west.list_keys().send().await.unwrap();
+    // A burst of concurrent calls: still one line per record, in history's order.
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let kms = kms.clone();
+        let id = id.clone();
+        burst.spawn(async move {
+            let out = kms.encrypt().key_id(id).plaintext(Blob::new(format!("burst {i}"))).send().await.unwrap();
+            out.request_id().unwrap().to_string()
+        });
+    }
+    let mut burst_ids: Vec<String> = burst.join_all().await;
     let records = server.all_events().await;
     let (_, raw) = keytrail_tests::raw_http(server.addr, "GET", "/_keytrail/events", &[], "").await;
     server.stop().await;
@@ -695,9 +706,18 @@ async fn events_out_gets_one_json_line_per_record() {
     let _ = std::fs::remove_file(&path);
     assert!(text.ends_with('\n'), "every record ends its line");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 7, "CreateKey, Encrypt, Decrypt, DescribeKey, RotateKeyOnDemand, RotateKey, ListKeys");
+    assert_eq!(
+        lines.len(),
+        7 + 40,
+        "CreateKey, Encrypt, Decrypt, DescribeKey, RotateKeyOnDemand, RotateKey, ListKeys, 40 × Encrypt"
+    );
     assert_eq!(records.len(), lines.len());
-    let names: Vec<String> = lines
+    let mut recorded_ids: Vec<String> =
+        records[7..].iter().map(|r| r["requestID"].as_str().unwrap().to_string()).collect();
+    recorded_ids.sort();
+    burst_ids.sort();
+    assert_eq!(recorded_ids, burst_ids, "every concurrent call recorded once");
+    let names: Vec<String> = lines[..7]
         .iter()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["eventName"].as_str().unwrap().to_string())
         .collect();
