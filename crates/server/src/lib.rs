@@ -13,6 +13,7 @@
 
 pub mod cloudtrail_api;
 pub mod control;
+mod durable;
 pub mod http;
 pub mod identify;
 pub mod kms_api;
@@ -31,6 +32,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
 use keytrail_kms::{AllowAll, Change, Clock, KeyStore, Kms};
+use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
 pub use options::Options;
@@ -71,6 +73,8 @@ pub struct App {
     pub clock: Clock,
     /// Access keys and their principals.
     pub credentials: Arc<CredentialDirectory>,
+    /// Durable state with `--data-dir`; `None` keeps everything in memory.
+    pub storage: Option<Storage>,
 }
 
 impl App {
@@ -91,25 +95,45 @@ impl App {
         let clock = Clock::new();
         let credentials = CredentialDirectory::new(options.account_id.clone(), options.strict_credentials);
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(AllowAll));
+        let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
         Ok(App {
             options: Arc::new(options),
             kms,
-            recorder: Recorder::new(events_out),
+            recorder,
             clock,
             credentials: Arc::new(credentials),
+            storage,
         })
     }
 
     /// Makes a call's state changes and records durable (in memory: recorded) before its
-    /// response is sent.
-    pub async fn commit(&self, _changes: Vec<Change>, records: Vec<CloudTrailRecord>) {
+    /// response is sent. If the data dir cannot be written, this panics: the connection drops
+    /// rather than acknowledging what is not on disk. Prefer [`App::try_commit`] where an error
+    /// response can be sent instead.
+    pub async fn commit(&self, changes: Vec<Change>, records: Vec<CloudTrailRecord>) {
+        if let Err(e) = self.try_commit(changes, records).await {
+            panic!("keytrail: a call could not be made durable: {e}");
+        }
+    }
+
+    /// Records the call's records and, with `--data-dir`, returns once its state changes and
+    /// records are committed to disk (group commit: one fsync shared by every call queued).
+    pub async fn try_commit(&self, changes: Vec<Change>, records: Vec<CloudTrailRecord>) -> Result<(), StorageError> {
         self.recorder.record(records);
+        match &self.storage {
+            Some(storage) => storage.commit(&self.kms.store, &changes, Vec::new(), self.clock.offset()).await,
+            None => Ok(()),
+        }
     }
 
     /// Fires everything the mock clock has made due (rotations, deletions), recording each.
     pub async fn tick(&self) {
         let (events, changes) = self.kms.run_due(self.clock.now());
         if events.is_empty() && changes.is_empty() {
+            // A clock move that set nothing off still has to survive a restart.
+            if self.storage.as_ref().is_some_and(|s| s.clock_changed(self.clock.offset())) {
+                self.commit(Vec::new(), Vec::new()).await;
+            }
             return;
         }
         let records = events.iter().map(records::service_event_record).collect();
@@ -120,12 +144,27 @@ impl App {
     pub async fn reset(&self) -> Result<(), String> {
         self.kms.store.clear();
         self.recorder.clear();
+        if let Some(storage) = &self.storage {
+            storage.wipe().await.map_err(|e| e.to_string())?;
+        }
+        self.seed().await?;
+        // Seeds (and anything else changed meanwhile) are made durable like any call's changes.
+        self.try_commit(Vec::new(), Vec::new()).await.map_err(|e| e.to_string())
+    }
+
+    /// Applies the config file's seeded keys. Hook for config seeding (being built separately):
+    /// insert through `self.kms.store` (`insert_key`, `put_alias`); with `--data-dir` the store
+    /// notes every insert and the next commit writes them.
+    async fn seed(&self) -> Result<(), String> {
         Ok(())
     }
 
-    /// Flushes outputs at shutdown.
+    /// Flushes outputs at shutdown; with `--data-dir`, commits what is queued and releases it.
     pub async fn shutdown(&self) {
         self.recorder.flush();
+        if let Some(storage) = self.storage.clone() {
+            let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+        }
     }
 }
 
