@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::policy::PolicyDocument;
 use crate::principal::Principal;
 
 /// A request's caller: the principal, the access key it used, and the region it signed for.
@@ -44,6 +45,10 @@ pub enum CredentialError {
 #[derive(Clone, Debug, Default)]
 pub struct CredentialDirectory {
     keys: HashMap<String, AccessKey>,
+    /// Identity policies by `Principal::policy_arn` (user ARN, role ARN).
+    policies: HashMap<String, Vec<PolicyDocument>>,
+    /// Account aliases, shown as the root's `userName`.
+    account_aliases: HashMap<String, String>,
     default_account: String,
     strict: bool,
 }
@@ -51,7 +56,32 @@ pub struct CredentialDirectory {
 impl CredentialDirectory {
     /// An empty directory whose unknown keys fall back to `default_account` (or are refused when `strict`).
     pub fn new(default_account: impl Into<String>, strict: bool) -> Self {
-        CredentialDirectory { keys: HashMap::new(), default_account: default_account.into(), strict }
+        CredentialDirectory {
+            keys: HashMap::new(),
+            policies: HashMap::new(),
+            account_aliases: HashMap::new(),
+            default_account: default_account.into(),
+            strict,
+        }
+    }
+
+    /// Attaches identity policies to the user or role with ARN `policy_arn`.
+    pub fn set_policies(&mut self, policy_arn: impl Into<String>, policies: Vec<PolicyDocument>) {
+        self.policies.insert(policy_arn.into(), policies);
+    }
+
+    /// The identity policies that apply to `principal` (none for roots, which IAM never restricts).
+    pub fn policies_of(&self, principal: &Principal) -> &[PolicyDocument] {
+        self.policies.get(&principal.policy_arn()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Names an account (its root's `userName` in records).
+    pub fn set_account_alias(&mut self, account: impl Into<String>, alias: impl Into<String>) {
+        self.account_aliases.insert(account.into(), alias.into());
+    }
+
+    fn root(&self, account: &str) -> Principal {
+        Principal::Root { account: account.to_string(), alias: self.account_aliases.get(account).cloned() }
     }
 
     /// Registers a configured access key.
@@ -78,9 +108,9 @@ impl CredentialDirectory {
             return Err(CredentialError::Unrecognized);
         }
         if access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Principal::root(access_key_id))
+            Ok(self.root(access_key_id))
         } else {
-            Ok(Principal::root(self.default_account.clone()))
+            Ok(self.root(&self.default_account))
         }
     }
 }

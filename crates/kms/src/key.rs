@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use keytrail_iam::policy::{PolicyDocument, PolicyKind};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -71,7 +72,7 @@ impl std::fmt::Debug for KeyMaterial {
 
 mod secret_hex {
     use serde::{Deserialize, Deserializer, Serializer};
-    use zeroize::Zeroizing;
+use zeroize::Zeroizing;
 
     pub(super) fn serialize<S: Serializer>(v: &Zeroizing<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(v.as_slice()))
@@ -139,12 +140,57 @@ pub struct Key {
     pub materials: Vec<KeyMaterial>,
     /// Creation order, for stable listing.
     pub seq: u64,
+    /// Grants on this key.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// The parsed policy, cached so authorization does not re-parse it on every call.
+    #[serde(skip)]
+    pub policy_doc: Option<PolicyDocument>,
+}
+
+/// A grant: permission for a grantee principal to use the key in some operations, within
+/// optional encryption-context constraints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    /// 64 hex characters.
+    pub id: String,
+    /// Optional friendly name (makes CreateGrant idempotent).
+    pub name: Option<String>,
+    /// Who may use the grant (principal ARN).
+    pub grantee_principal: String,
+    /// Who may retire it (principal ARN).
+    pub retiring_principal: Option<String>,
+    /// Operation names (`Decrypt`, `Encrypt`, …).
+    pub operations: Vec<String>,
+    /// Every pair here must be in the request's encryption context.
+    pub encryption_context_subset: Option<std::collections::BTreeMap<String, String>>,
+    /// The request's encryption context must equal this.
+    pub encryption_context_equals: Option<std::collections::BTreeMap<String, String>>,
+    /// `arn:aws:iam::<account>:root` of the account that created the grant.
+    pub issuing_account: String,
+    /// Creation time (Unix seconds).
+    pub created: f64,
 }
 
 impl Key {
     /// `arn:aws:kms:<region>:<account>:key/<id>`.
     pub fn arn(&self) -> String {
         key_arn(&self.region, &self.account, &self.id)
+    }
+
+    /// The parsed key policy (cached; parsed on first use after a restart).
+    pub fn policy_document(&self) -> Result<PolicyDocument, crate::KmsError> {
+        match &self.policy_doc {
+            Some(doc) => Ok(doc.clone()),
+            None => PolicyDocument::parse(&self.policy, PolicyKind::KeyPolicy)
+                .map_err(|e| crate::KmsError::new(crate::ErrorCode::MalformedPolicyDocument, e.message().to_string())),
+        }
+    }
+
+    /// Sets the policy text and its parsed form together.
+    pub fn set_policy(&mut self, doc: PolicyDocument) {
+        self.policy = doc.text().to_string();
+        self.policy_doc = Some(doc);
     }
 
     /// The current material version (index into `materials`).

@@ -19,6 +19,8 @@ pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod grants;
+pub mod authorization;
 pub mod key;
 pub mod key_ref;
 pub mod ops;
@@ -31,6 +33,7 @@ pub mod wire;
 
 mod service;
 
+pub use authorization::PolicyAuthorizer;
 pub use authorize::{AccessRequest, AllowAll, Authorizer};
 pub use clock::Clock;
 pub use context::{CallContext, Change, ServiceEvent, TouchedResource};

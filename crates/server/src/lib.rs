@@ -12,6 +12,7 @@
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
+pub mod config;
 pub mod control;
 mod durable;
 pub mod http;
@@ -20,6 +21,7 @@ pub mod kms_api;
 pub mod options;
 pub mod protocol;
 pub mod records;
+pub mod seeds;
 pub mod signature;
 
 use std::future::Future;
@@ -31,7 +33,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
-use keytrail_kms::{AllowAll, Change, Clock, KeyStore, Kms};
+use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
@@ -93,17 +95,29 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials = CredentialDirectory::new(options.account_id.clone(), options.strict_credentials);
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(AllowAll));
+        let credentials = Arc::new(seeds::credential_directory(
+            &options.file,
+            &options.account_id,
+            options.strict_credentials,
+            clock.now(),
+        ));
+        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
+        // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
-        Ok(App {
-            options: Arc::new(options),
-            kms,
-            recorder,
-            clock,
-            credentials: Arc::new(credentials),
-            storage,
-        })
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage };
+        app.apply_seeds();
+        if let Some(storage) = &app.storage {
+            if let Err(e) = storage.flush_blocking(&app.kms.store, app.clock.offset()) {
+                storage.close();
+                return Err(StartError(format!("cannot write seeded keys to the data dir: {e}")));
+            }
+        }
+        Ok(app)
+    }
+
+    /// Adds the config's seeded keys and aliases that do not exist yet.
+    fn apply_seeds(&self) -> Vec<Change> {
+        seeds::apply_key_seeds(&self.options.file, &self.kms.store, self.clock.now())
     }
 
     /// Makes a call's state changes and records durable (in memory: recorded) before its
@@ -147,15 +161,9 @@ impl App {
         if let Some(storage) = &self.storage {
             storage.wipe().await.map_err(|e| e.to_string())?;
         }
-        self.seed().await?;
-        // Seeds (and anything else changed meanwhile) are made durable like any call's changes.
-        self.try_commit(Vec::new(), Vec::new()).await.map_err(|e| e.to_string())
-    }
-
-    /// Applies the config file's seeded keys. Hook for config seeding (being built separately):
-    /// insert through `self.kms.store` (`insert_key`, `put_alias`); with `--data-dir` the store
-    /// notes every insert and the next commit writes them.
-    async fn seed(&self) -> Result<(), String> {
+        let seeded = self.apply_seeds();
+        // Seeds are made durable like any call's changes.
+        self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;
         Ok(())
     }
 

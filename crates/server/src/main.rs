@@ -1,6 +1,7 @@
 //! `keytrail`: a local AWS KMS that leaves a CloudTrail.
 
 use clap::Parser;
+use keytrail_server::config::{ConfigError, ConfigFile};
 use keytrail_server::{App, Options};
 
 /// Command line of the contract (shared/spec/product.md).
@@ -37,18 +38,31 @@ struct Cli {
 }
 
 impl Cli {
-    fn into_options(self) -> Options {
-        let d = Options::default();
-        Options {
-            listen: self.listen.unwrap_or(d.listen),
-            config: self.config,
-            account_id: self.account_id.unwrap_or(d.account_id),
-            region: self.region.unwrap_or(d.region),
-            data_dir: self.data_dir,
-            events_out: self.events_out,
-            verify_signatures: self.verify_signatures,
-            strict_credentials: self.strict_credentials,
+    /// The config file's settings, overridden by the flags given.
+    fn into_options(self) -> Result<Options, ConfigError> {
+        let mut o = Options::default();
+        if let Some(path) = &self.config {
+            o = o.with_file(ConfigFile::load(path)?);
+            o.config = Some(path.clone());
         }
+        if let Some(v) = self.listen {
+            o.listen = v;
+        }
+        if let Some(v) = self.account_id {
+            o.account_id = v;
+        }
+        if let Some(v) = self.region {
+            o.region = v;
+        }
+        if self.data_dir.is_some() {
+            o.data_dir = self.data_dir;
+        }
+        if self.events_out.is_some() {
+            o.events_out = self.events_out;
+        }
+        o.verify_signatures |= self.verify_signatures;
+        o.strict_credentials |= self.strict_credentials;
+        Ok(o)
     }
 }
 
@@ -58,7 +72,13 @@ async fn main() {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let options = Cli::parse().into_options();
+    let options = match Cli::parse().into_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("keytrail: {e}");
+            std::process::exit(2);
+        }
+    };
     let listen = options.listen.clone();
     let app = match App::new(options) {
         Ok(app) => app,

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::config::{ConfigError, ConfigFile};
+
 /// Everything keytrail can be told at start-up.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -21,6 +23,8 @@ pub struct Options {
     pub verify_signatures: bool,
     /// Refuse unknown access keys.
     pub strict_credentials: bool,
+    /// The config file's principals and seeds (empty without `--config`).
+    pub file: ConfigFile,
 }
 
 impl Default for Options {
@@ -34,6 +38,38 @@ impl Default for Options {
             events_out: None,
             verify_signatures: false,
             strict_credentials: false,
+            file: ConfigFile::default(),
         }
+    }
+}
+
+impl Options {
+    /// Options from config text alone (tests; the binary merges flags over a loaded file).
+    pub fn from_config(text: &str) -> Result<Options, ConfigError> {
+        Ok(Options::default().with_file(ConfigFile::parse(text)?))
+    }
+
+    /// Takes settings from `file` where these options hold defaults, and keeps its principals
+    /// and seeds. Flags given on the command line are applied after this, so they win.
+    pub fn with_file(mut self, file: ConfigFile) -> Options {
+        if let Some(v) = &file.listen {
+            self.listen = v.clone();
+        }
+        if let Some(v) = &file.default_account {
+            self.account_id = v.clone();
+        }
+        if let Some(v) = &file.default_region {
+            self.region = v.clone();
+        }
+        if file.data_dir.is_some() {
+            self.data_dir = file.data_dir.clone();
+        }
+        if file.events_out.is_some() {
+            self.events_out = file.events_out.clone();
+        }
+        self.verify_signatures |= file.verify_signatures.unwrap_or(false);
+        self.strict_credentials |= file.strict_credentials.unwrap_or(false);
+        self.file = file;
+        self
     }
 }

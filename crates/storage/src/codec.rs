@@ -1,6 +1,7 @@
 //! How keys and aliases are stored: a key's JSON never holds its material; every material
 //! version is wrapped under the root key, bound (AAD) to the key ARN and the material id.
 
+use keytrail_iam::policy::{PolicyDocument, PolicyKind};
 use keytrail_kms::key::RotationType;
 use keytrail_kms::store::Alias;
 use keytrail_kms::{Key, KeyMaterial};
@@ -73,6 +74,8 @@ pub(crate) fn decode_key(root: &RootKey, body: &[u8]) -> Result<Key, StorageErro
         }
         key.materials.push(material);
     }
+    // The parsed policy is a cache, not stored; fill it so the first call need not parse.
+    key.policy_doc = PolicyDocument::parse(&key.policy, PolicyKind::KeyPolicy).ok();
     Ok(key)
 }
 

@@ -38,7 +38,7 @@ pub use writer::StateOp;
 
 use lock::DirLock;
 use rootkey::RootKey;
-use writer::Job;
+use writer::{Ack, Job};
 
 /// State kinds kept in the `state` table.
 pub mod kinds {
@@ -227,9 +227,9 @@ impl Storage {
     }
 
     /// Makes a call durable: snapshots every key and alias in `changes` and every one `store`
-    /// noted as changed, queues them with `extra` (grants, trails) and the clock offset, and
-    /// returns once the transaction holding them — and every record appended before — has
-    /// committed. Call it after the call's records were handed to the recorder.
+    /// noted as changed, queues them with `extra` (other kinds, through [`Storage::put_op`]) and
+    /// the clock offset, and returns once the transaction holding them — and every record
+    /// appended before — has committed. Call it after the call's records went to the recorder.
     pub async fn commit(
         &self,
         store: &KeyStore,
@@ -237,47 +237,65 @@ impl Storage {
         extra: Vec<StateOp>,
         clock_offset: time::Duration,
     ) -> Result<(), StorageError> {
-        let (ack, done) = oneshot::channel();
-        {
-            let _order = self.shared.sequencer.lock();
-            let mut ops = extra;
-            let mut seen = std::collections::HashSet::new();
-            for change in changes.iter().cloned().chain(store.take_dirty()) {
-                if seen.insert(change.clone()) {
-                    if let Some(op) = self.snapshot(store, &change)? {
-                        ops.push(op);
-                    }
-                }
-            }
-            let ms = clock_offset.whole_milliseconds().clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-            let mut last = self.shared.last_clock_ms.lock();
-            if *last != Some(ms) {
-                ops.push(StateOp::Put { kind: kinds::META.into(), id: META_CLOCK.into(), body: ms.to_string().into_bytes() });
-                *last = Some(ms);
-            }
-            drop(last);
-            if !ops.is_empty() && !self.shared.send(Job::State(ops)) {
-                return Err(closed());
-            }
-            if !self.shared.send(Job::Barrier(ack)) {
-                return Err(closed());
+        let (tx, done) = oneshot::channel();
+        self.queue(store, changes, extra, clock_offset, Ack::Async(tx))?;
+        done.await.unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// [`Storage::commit`] for code that may block (start-up): everything `store` noted as changed.
+    pub fn flush_blocking(&self, store: &KeyStore, clock_offset: time::Duration) -> Result<(), StorageError> {
+        let (tx, done) = std::sync::mpsc::channel();
+        self.queue(store, &[], Vec::new(), clock_offset, Ack::Blocking(tx))?;
+        done.recv().unwrap_or_else(|_| Err(closed()))
+    }
+
+    fn queue(
+        &self,
+        store: &KeyStore,
+        changes: &[Change],
+        extra: Vec<StateOp>,
+        clock_offset: time::Duration,
+        ack: Ack,
+    ) -> Result<(), StorageError> {
+        let _order = self.shared.sequencer.lock();
+        let mut ops = extra;
+        let mut seen = std::collections::HashSet::new();
+        for change in changes.iter().cloned().chain(store.take_dirty()) {
+            let change = match change {
+                // Grants live on their key: store the key.
+                Change::Grant(key_arn, _) => Change::Key(key_arn),
+                other => other,
+            };
+            if seen.insert(change.clone()) {
+                ops.push(self.snapshot(store, &change)?);
             }
         }
-        done.await.unwrap_or_else(|_| Err(closed()))
+        let ms = offset_ms(clock_offset);
+        let mut last = self.shared.last_clock_ms.lock();
+        if *last != Some(ms) {
+            ops.push(StateOp::Put { kind: kinds::META.into(), id: META_CLOCK.into(), body: ms.to_string().into_bytes() });
+            *last = Some(ms);
+        }
+        drop(last);
+        if !ops.is_empty() && !self.shared.send(Job::State(ops)) {
+            return Err(closed());
+        }
+        if !self.shared.send(Job::Barrier(ack)) {
+            return Err(closed());
+        }
+        Ok(())
     }
 
     /// True when `clock_offset` differs from the last one persisted (so a clock move that set
     /// nothing off still gets committed).
     pub fn clock_changed(&self, clock_offset: time::Duration) -> bool {
-        let ms = clock_offset.whole_milliseconds().clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-        *self.shared.last_clock_ms.lock() != Some(ms)
+        *self.shared.last_clock_ms.lock() != Some(offset_ms(clock_offset))
     }
 
-    /// The stored form of a key or alias now: a put, or a delete if it is gone. Grants are stored
-    /// by their owner through `extra` ops (`put_op`), so `Change::Grant` yields nothing here.
-    fn snapshot(&self, store: &KeyStore, change: &Change) -> Result<Option<StateOp>, StorageError> {
-        Ok(Some(match change {
-            Change::Key(arn) => match store.key(arn) {
+    /// The stored form of a key or alias now: a put, or a delete if it is gone.
+    fn snapshot(&self, store: &KeyStore, change: &Change) -> Result<StateOp, StorageError> {
+        Ok(match change {
+            Change::Key(arn) | Change::Grant(arn, _) => match store.key(arn) {
                 Some(key) => StateOp::Put { kind: kinds::KEY.into(), id: arn.clone(), body: codec::encode_key(&self.shared.root, key)? },
                 None => Self::delete_op(kinds::KEY, arn),
             },
@@ -285,17 +303,16 @@ impl Storage {
                 Some(alias) => StateOp::Put { kind: kinds::ALIAS.into(), id: arn.clone(), body: codec::encode_alias(&alias)? },
                 None => Self::delete_op(kinds::ALIAS, arn),
             },
-            Change::Grant(..) => return Ok(None),
-        }))
+        })
     }
 
     /// Wipes all state but `meta` (keys, aliases, grants, trails) and the history; returns once
     /// that has committed. For `reset`; the caller clears memory and re-seeds.
     pub async fn wipe(&self) -> Result<(), StorageError> {
-        let (ack, done) = oneshot::channel();
+        let (tx, done) = oneshot::channel();
         {
             let _order = self.shared.sequencer.lock();
-            if !(self.shared.send(Job::WipeState) && self.shared.send(Job::ClearEvents) && self.shared.send(Job::Barrier(ack))) {
+            if !(self.shared.send(Job::WipeState) && self.shared.send(Job::ClearEvents) && self.shared.send(Job::Barrier(Ack::Async(tx)))) {
                 return Err(closed());
             }
         }
@@ -318,6 +335,10 @@ impl Storage {
         }
         self.shared.lock.lock().take();
     }
+}
+
+fn offset_ms(offset: time::Duration) -> i64 {
+    offset.whole_milliseconds().clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 fn closed() -> StorageError {

@@ -37,6 +37,25 @@ pub enum StateOp {
     },
 }
 
+/// Where a barrier's answer goes: an async caller (a request) or a blocking one (start-up).
+pub(crate) enum Ack {
+    Async(oneshot::Sender<Result<(), StorageError>>),
+    Blocking(std::sync::mpsc::Sender<Result<(), StorageError>>),
+}
+
+impl Ack {
+    fn send(self, answer: Result<(), StorageError>) {
+        match self {
+            Ack::Async(tx) => {
+                let _ = tx.send(answer);
+            }
+            Ack::Blocking(tx) => {
+                let _ = tx.send(answer);
+            }
+        }
+    }
+}
+
 /// What the writer thread is asked to do, in order.
 pub(crate) enum Job {
     /// Append records to history (already numbered, in sequence order).
@@ -48,7 +67,7 @@ pub(crate) enum Job {
     /// Forget all state but `meta` (`reset`).
     WipeState,
     /// Answer once everything queued before has committed.
-    Barrier(oneshot::Sender<Result<(), StorageError>>),
+    Barrier(Ack),
     /// Commit what is queued, answer barriers, and stop.
     Shutdown,
 }
@@ -80,7 +99,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>) 
         for job in batch {
             if let Job::Barrier(ack) = job {
                 shared.stats.acks.fetch_add(1, Ordering::Relaxed);
-                let _ = ack.send(answer.clone());
+                ack.send(answer.clone());
             }
         }
         if stop {

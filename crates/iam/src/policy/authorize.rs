@@ -43,7 +43,9 @@ pub struct Denial {
 }
 
 impl Denial {
-    fn new(reason: DenialReason, context: &RequestContext<'_>) -> Self {
+    /// A denial of the request in `context` for `reason` (also used by callers that decide a
+    /// denial themselves, such as KMS refusing a cross-account management action).
+    pub fn new(reason: DenialReason, context: &RequestContext<'_>) -> Self {
         Denial {
             reason,
             principal_arn: context.principal().arn(),

@@ -11,6 +11,8 @@ pub(crate) mod decrypt;
 pub(crate) mod deletion;
 pub(crate) mod describe_key;
 pub(crate) mod encrypt;
+pub(crate) mod grants;
+pub(crate) mod key_policy;
 pub(crate) mod key_state;
 pub(crate) mod list_keys;
 pub(crate) mod random;
@@ -142,6 +144,14 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, op: Operation, body: &[u
         TagResource => tags::tag(kms, ctx, body),
         UntagResource => tags::untag(kms, ctx, body),
         ListResourceTags => tags::list(kms, ctx, body),
+        GetKeyPolicy => key_policy::get(kms, ctx, body),
+        PutKeyPolicy => key_policy::put(kms, ctx, body),
+        ListKeyPolicies => key_policy::list(kms, ctx, body),
+        CreateGrant => grants::create(kms, ctx, body),
+        ListGrants => grants::list(kms, ctx, body),
+        ListRetirableGrants => grants::list_retirable(kms, ctx, body),
+        RetireGrant => grants::retire(kms, ctx, body),
+        RevokeGrant => grants::revoke(kms, ctx, body),
         other => Err(KmsError::new(
             ErrorCode::UnsupportedOperation,
             format!("keytrail does not support the {} operation yet.", other.name()),

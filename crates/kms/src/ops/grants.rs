@@ -1,0 +1,309 @@
+//! CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
+//!
+//! Choices: CreateGrant with a `Name` is idempotent — the same name with identical parameters
+//! returns the existing GrantId; other parameters make a new grant. RetireGrant and RevokeGrant
+//! record `{"keyId": "<key ARN>"}` as responseElements, like the other void key operations.
+
+use std::collections::BTreeMap;
+
+use keytrail_iam::policy::{Denial, DenialReason, RequestContext};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::list_keys::page_response;
+use crate::authorize::AccessRequest;
+use crate::crypto::random_bytes;
+use crate::grants::{grant_token, parse_grant_token, principal_matches, CRYPTO_GRANT_OPERATIONS, GRANT_OPERATIONS};
+use crate::key::{epoch_f64, Grant};
+use crate::paging::paginate;
+use crate::{validate, AliasUse, CallContext, Change, ErrorCode, Kms, KmsError};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Constraints {
+    encryption_context_subset: Option<BTreeMap<String, String>>,
+    encryption_context_equals: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateRequest {
+    key_id: Option<String>,
+    grantee_principal: Option<String>,
+    retiring_principal: Option<String>,
+    operations: Option<Vec<String>>,
+    constraints: Option<Constraints>,
+    grant_tokens: Option<Vec<String>>,
+    name: Option<String>,
+    dry_run: Option<bool>,
+}
+
+/// A principal ARN a grant may name: an account root, IAM user or role, or a role session.
+fn check_principal(value: &str, field: &str) -> Result<(), KmsError> {
+    validate::length(value, field, 1, 256)?;
+    let valid = value
+        .strip_prefix("arn:aws:iam::")
+        .map(|r| r.len() > 13 && r[..12].bytes().all(|b| b.is_ascii_digit()) && (r[12..] == *":root" || r[12..].starts_with(":user/") || r[12..].starts_with(":role/")))
+        .or_else(|| value.strip_prefix("arn:aws:sts::").map(|r| r.len() > 13 && r[..12].bytes().all(|b| b.is_ascii_digit()) && r[12..].starts_with(":assumed-role/")))
+        .unwrap_or(false);
+    if valid {
+        Ok(())
+    } else {
+        Err(KmsError::new(ErrorCode::InvalidArn, format!("ARN does not refer to a valid principal: {value}")))
+    }
+}
+
+pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: CreateRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let grantee = validate::required(req.grantee_principal, "granteePrincipal")?;
+    check_principal(&grantee, "granteePrincipal")?;
+    if let Some(r) = &req.retiring_principal {
+        check_principal(r, "retiringPrincipal")?;
+    }
+    let mut operations = validate::required(req.operations, "operations")?;
+    validate::count(operations.len(), "operations", 1, GRANT_OPERATIONS.len())?;
+    for op in &operations {
+        validate::one_of(op, "operations.member", GRANT_OPERATIONS)?;
+    }
+    operations.dedup();
+    let constraints = req.constraints.unwrap_or_default();
+    validate::encryption_context(&constraints.encryption_context_subset, "constraints.encryptionContextSubset")?;
+    validate::encryption_context(&constraints.encryption_context_equals, "constraints.encryptionContextEquals")?;
+    let constrained = constraints.encryption_context_subset.is_some() || constraints.encryption_context_equals.is_some();
+    if constrained && operations.iter().any(|o| !CRYPTO_GRANT_OPERATIONS.contains(&o.as_str())) {
+        return Err(KmsError::validation(
+            "Grant constraints are allowed only for grants whose operations all take an encryption context.",
+        ));
+    }
+    if let Some(name) = &req.name {
+        validate::length(name, "name", 1, 256)?;
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b)) {
+            return Err(KmsError::validation(format!(
+                "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
+            )));
+        }
+    }
+    validate::grant_tokens(&req.grant_tokens)?;
+    let tokens = req.grant_tokens.unwrap_or_default();
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    let caller = ctx.caller;
+    let constraint_type: Vec<String> = [
+        constraints.encryption_context_subset.as_ref().map(|_| "EncryptionContextSubset".to_string()),
+        constraints.encryption_context_equals.as_ref().map(|_| "EncryptionContextEquals".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut extra = vec![
+        ("kms:grantoperations", operations.clone()),
+        ("kms:granteeprincipal", vec![grantee.clone()]),
+        ("kms:grantisforawsresource", vec!["false".to_string()]),
+    ];
+    if let Some(r) = &req.retiring_principal {
+        extra.push(("kms:retiringprincipal", vec![r.clone()]));
+    }
+    if !constraint_type.is_empty() {
+        extra.push(("kms:grantconstrainttype", constraint_type));
+    }
+    let now = epoch_f64(ctx.now);
+    let grant_id = kms
+        .store
+        .with_key_mut(&arn, |key| {
+            kms.authorize(&AccessRequest { grant_tokens: &tokens, extra_conditions: extra, ..AccessRequest::new(caller, "kms:CreateGrant", Some(key)) })?;
+            key.check_not_pending_deletion()?;
+            super::encrypt::dry_run(req.dry_run)?;
+            let grant = Grant {
+                id: hex::encode(random_bytes(32)),
+                name: req.name.clone(),
+                grantee_principal: grantee.clone(),
+                retiring_principal: req.retiring_principal.clone(),
+                operations: operations.clone(),
+                encryption_context_subset: constraints.encryption_context_subset.clone(),
+                encryption_context_equals: constraints.encryption_context_equals.clone(),
+                issuing_account: format!("arn:aws:iam::{}:root", caller.account()),
+                created: now,
+            };
+            let same = |g: &Grant| {
+                g.name.is_some()
+                    && g.name == grant.name
+                    && g.grantee_principal == grant.grantee_principal
+                    && g.retiring_principal == grant.retiring_principal
+                    && g.operations == grant.operations
+                    && g.encryption_context_subset == grant.encryption_context_subset
+                    && g.encryption_context_equals == grant.encryption_context_equals
+            };
+            if let Some(existing) = key.grants.iter().find(|g| same(g)) {
+                return Ok(existing.id.clone());
+            }
+            let id = grant.id.clone();
+            key.grants.push(grant);
+            Ok(id)
+        })
+        .unwrap_or_else(|| Err(KmsError::key_not_found(&arn)))?;
+    ctx.changes.push(Change::Key(arn.clone()));
+    ctx.response_elements = Some(json!({ "grantId": grant_id }));
+    Ok(json!({ "GrantToken": grant_token(&arn, &grant_id), "GrantId": grant_id }))
+}
+
+fn grant_json(arn: &str, g: &Grant) -> Value {
+    let mut e = json!({
+        "KeyId": arn,
+        "GrantId": g.id,
+        "CreationDate": g.created,
+        "GranteePrincipal": g.grantee_principal,
+        "IssuingAccount": g.issuing_account,
+        "Operations": g.operations,
+    });
+    if let Some(n) = &g.name {
+        e["Name"] = json!(n);
+    }
+    if let Some(r) = &g.retiring_principal {
+        e["RetiringPrincipal"] = json!(r);
+    }
+    let mut c = serde_json::Map::new();
+    if let Some(s) = &g.encryption_context_subset {
+        c.insert("EncryptionContextSubset".into(), json!(s));
+    }
+    if let Some(s) = &g.encryption_context_equals {
+        c.insert("EncryptionContextEquals".into(), json!(s));
+    }
+    if !c.is_empty() {
+        e["Constraints"] = Value::Object(c);
+    }
+    e
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListRequest {
+    key_id: Option<String>,
+    grant_id: Option<String>,
+    grantee_principal: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: ListRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    let caller = ctx.caller;
+    let grants = kms.read_key(
+        &arn,
+        |key| kms.authorize(&AccessRequest::new(caller, "kms:ListGrants", Some(key))),
+        |key| {
+            Ok(key
+                .grants
+                .iter()
+                .filter(|g| req.grant_id.as_ref().is_none_or(|id| &g.id == id))
+                .filter(|g| req.grantee_principal.as_ref().is_none_or(|p| &g.grantee_principal == p))
+                .map(|g| (format!("{:020}:{}", (g.created * 1000.0) as u64, g.id), grant_json(&arn, g)))
+                .collect::<Vec<_>>())
+        },
+    )?;
+    let page = paginate("grants", grants, req.limit, req.marker.as_deref(), 50, 100)?;
+    Ok(page_response("Grants", page))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RetirableRequest {
+    retiring_principal: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+pub(crate) fn list_retirable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: RetirableRequest = crate::wire::decode(body)?;
+    let principal = validate::required(req.retiring_principal, "retiringPrincipal")?;
+    check_principal(&principal, "retiringPrincipal")?;
+    kms.authorize(&AccessRequest::new(ctx.caller, "kms:ListRetirableGrants", None))?;
+    let mut grants = Vec::new();
+    for key in kms.store.all_keys().into_iter().filter(|k| k.region == ctx.region()) {
+        let arn = key.arn();
+        for g in key.grants.iter().filter(|g| g.retiring_principal.as_deref() == Some(principal.as_str())) {
+            grants.push((format!("{arn}:{}", g.id), grant_json(&arn, g)));
+        }
+    }
+    grants.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = paginate("retirable", grants, req.limit, req.marker.as_deref(), 50, 100)?;
+    Ok(page_response("Grants", page))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RetireRequest {
+    grant_token: Option<String>,
+    key_id: Option<String>,
+    grant_id: Option<String>,
+    dry_run: Option<bool>,
+}
+
+pub(crate) fn retire(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: RetireRequest = crate::wire::decode(body)?;
+    let (arn, grant_id) = match (&req.grant_token, &req.key_id, &req.grant_id) {
+        (Some(token), _, _) => {
+            validate::length(token, "grantToken", 1, 8192)?;
+            let (arn, id) = parse_grant_token(token)?;
+            if kms.store.with_key(&arn, |_| ()).is_none() {
+                return Err(KmsError::key_not_found(&arn));
+            }
+            let owner = arn.split(':').nth(4).unwrap_or_default().to_string();
+            ctx.touch(&owner, &arn);
+            (arn, id)
+        }
+        (None, Some(key_id), Some(id)) => (kms.resolve(ctx, key_id, AliasUse::Refused)?, id.clone()),
+        _ => return Err(KmsError::validation("Specify either GrantToken, or both KeyId and GrantId.")),
+    };
+    let caller = ctx.caller;
+    kms.store
+        .with_key_mut(&arn, |key| {
+            let Some(pos) = key.grants.iter().position(|g| g.id == grant_id) else {
+                return Err(KmsError::new(ErrorCode::NotFound, format!("Grant ID {grant_id} not found")));
+            };
+            let g = &key.grants[pos];
+            // Who may retire: the retiring principal, the grantee if RetireGrant is one of its
+            // operations, or the account that created the grant.
+            let allowed = g.retiring_principal.as_deref().is_some_and(|r| principal_matches(r, &caller.principal))
+                || (g.operations.iter().any(|o| o == "RetireGrant") && principal_matches(&g.grantee_principal, &caller.principal))
+                || (g.issuing_account == format!("arn:aws:iam::{}:root", caller.account()) && caller.principal.is_root());
+            if !allowed {
+                let ctx = RequestContext::new(&caller.principal, "kms:RetireGrant", &arn);
+                return Err(KmsError::new(ErrorCode::AccessDenied, Denial::new(DenialReason::NoResourcePolicyAllows, &ctx).message()));
+            }
+            super::encrypt::dry_run(req.dry_run)?;
+            key.grants.remove(pos);
+            Ok(())
+        })
+        .unwrap_or_else(|| Err(KmsError::key_not_found(&arn)))?;
+    ctx.changes.push(Change::Key(arn.clone()));
+    Kms::respond_with_key_arn(ctx, &arn);
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RevokeRequest {
+    key_id: Option<String>,
+    grant_id: Option<String>,
+    dry_run: Option<bool>,
+}
+
+pub(crate) fn revoke(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: RevokeRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let grant_id = validate::required(req.grant_id, "grantId")?;
+    validate::length(&grant_id, "grantId", 1, 128)?;
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    kms.change_key(ctx, &arn, "kms:RevokeGrant", |key| {
+        let Some(pos) = key.grants.iter().position(|g| g.id == grant_id) else {
+            return Err(KmsError::new(ErrorCode::NotFound, format!("Grant ID {grant_id} not found")));
+        };
+        super::encrypt::dry_run(req.dry_run)?;
+        key.grants.remove(pos);
+        Ok(())
+    })?;
+    Kms::respond_with_key_arn(ctx, &arn);
+    Ok(json!({}))
+}

@@ -1,0 +1,89 @@
+//! GetKeyPolicy, PutKeyPolicy, ListKeyPolicies. A key has one policy, named `default`.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::list_keys::page_response;
+use crate::authorize::AccessRequest;
+use crate::paging::paginate;
+use crate::policy_check::check_new_policy;
+use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
+
+fn policy_name(name: Option<String>) -> Result<String, KmsError> {
+    let name = name.unwrap_or_else(|| "default".into());
+    validate::length(&name, "policyName", 1, 128)?;
+    if name != "default" {
+        return Err(KmsError::new(ErrorCode::NotFound, format!("Policy {name} is not found. The only valid policy name is default.")));
+    }
+    Ok(name)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRequest {
+    key_id: Option<String>,
+    policy_name: Option<String>,
+}
+
+pub(crate) fn get(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: GetRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let name = policy_name(req.policy_name)?;
+    ctx.default_param("policyName", json!(name));
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    let caller = ctx.caller;
+    let policy = kms.read_key(
+        &arn,
+        |key| kms.authorize(&AccessRequest::new(caller, "kms:GetKeyPolicy", Some(key))),
+        |key| Ok(key.policy.clone()),
+    )?;
+    Ok(json!({ "Policy": policy, "PolicyName": name }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRequest {
+    key_id: Option<String>,
+    policy_name: Option<String>,
+    policy: Option<String>,
+    bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+pub(crate) fn put(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: PutRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let name = policy_name(req.policy_name)?;
+    let text = validate::required(req.policy, "policy")?;
+    validate::length(&text, "policy", 1, 131072)?;
+    let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
+    ctx.default_param("policyName", json!(name));
+    ctx.default_param("bypassPolicyLockoutSafetyCheck", json!(bypass));
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    let caller = ctx.caller;
+    kms.change_key(ctx, &arn, "kms:PutKeyPolicy", |key| {
+        key.check_not_pending_deletion()?;
+        let doc = check_new_policy(&text, caller, &key.account, bypass)?;
+        key.set_policy(doc);
+        Ok(())
+    })?;
+    Kms::respond_with_key_arn(ctx, &arn);
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListRequest {
+    key_id: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
+    let req: ListRequest = crate::wire::decode(body)?;
+    let key_id = validate::key_id(req.key_id, "keyId")?;
+    let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
+    let caller = ctx.caller;
+    kms.read_key(&arn, |key| kms.authorize(&AccessRequest::new(caller, "kms:ListKeyPolicies", Some(key))), |_| Ok(()))?;
+    let page = paginate("policies", vec![("default".to_string(), json!("default"))], req.limit, req.marker.as_deref(), 100, 1000)?;
+    Ok(page_response("PolicyNames", page))
+}
