@@ -194,3 +194,68 @@ async fn without_a_data_dir_nothing_is_written() {
     server.kms().create_key().send().await.unwrap();
     assert_eq!(server.app.recorder.len(), 1);
 }
+
+const SEEDED: &str = "11111111-2222-3333-4444-555555555555";
+
+fn seeded_config() -> String {
+    format!(
+        r#"
+[[users]]
+account = "111122223333"
+name = "bob"
+access_key_id = "AKIABOB0000000000001"
+secret_access_key = "bob-secret"
+[[keys]]
+account = "111122223333"
+region = "us-east-1"
+key_id = "{SEEDED}"
+description = "seeded"
+aliases = ["alias/seeded"]
+"#
+    )
+}
+
+#[tokio::test]
+async fn seeded_keys_policies_and_grants_survive_a_restart() {
+    use aws_sdk_kms::types::GrantOperation;
+    let dir = temp_dir("seeded");
+    let options = || Options { data_dir: Some(dir.clone()), ..Options::from_config(&seeded_config()).unwrap() };
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    // The seed has no material_hex: its random material must be stored, not drawn again.
+    let ct = kms.encrypt().key_id("alias/seeded").plaintext(Blob::new(&b"seeded"[..])).send().await.unwrap();
+    let bob = server.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    assert!(bob.encrypt().key_id(SEEDED).plaintext(Blob::new(&b"x"[..])).send().await.is_err());
+    kms.create_grant()
+        .key_id(SEEDED)
+        .grantee_principal("arn:aws:iam::111122223333:user/bob")
+        .operations(GrantOperation::Encrypt)
+        .send()
+        .await
+        .unwrap();
+    let custom = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"deny-bob","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}]}"#;
+    kms.put_key_policy().key_id(&custom).policy_name("default").policy(policy).send().await.unwrap();
+    server.stop().await;
+
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    let plain = kms.decrypt().ciphertext_blob(ct.ciphertext_blob().unwrap().clone()).send().await.unwrap();
+    assert_eq!(plain.plaintext().unwrap().as_ref(), b"seeded");
+    let bob = server.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    bob.encrypt().key_id(SEEDED).plaintext(Blob::new(&b"x"[..])).send().await.expect("grant survived");
+    assert_eq!(kms.list_grants().key_id(SEEDED).send().await.unwrap().grants().len(), 1);
+    let stored = kms.get_key_policy().key_id(&custom).policy_name("default").send().await.unwrap();
+    assert_eq!(stored.policy(), Some(policy));
+    // Reset re-seeds: the seeded key is back (with new material), the grant and custom key gone.
+    server.control("POST", "/_keytrail/reset", None).await;
+    server.stop().await;
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    let keys = kms.list_keys().send().await.unwrap();
+    assert_eq!(keys.keys().len(), 1);
+    assert_eq!(keys.keys()[0].key_id(), Some(SEEDED));
+    assert!(kms.list_grants().key_id(SEEDED).send().await.unwrap().grants().is_empty());
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
