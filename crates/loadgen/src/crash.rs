@@ -150,6 +150,7 @@ pub(crate) async fn run(o: CrashOptions) -> Result<(), String> {
         let started = Instant::now();
         tokio::time::sleep(load).await;
         let answered_before = acked.lock().unwrap().request_ids.len();
+        let loaded_for = started.elapsed().as_secs_f64();
         server.kill9();
         stop.store(true, Ordering::Relaxed);
         for w in workers {
@@ -162,8 +163,7 @@ pub(crate) async fn run(o: CrashOptions) -> Result<(), String> {
         match result {
             Ok((keys, cts, calls)) => println!(
                 "crash-test: cycle {cycle}: killed after {:.1} s under load ({} calls answered so far); after restart all {keys} keys, {cts} ciphertexts and {calls} call records are there",
-                started.elapsed().as_secs_f64(),
-                answered_before
+                loaded_for, answered_before
             ),
             Err(e) => {
                 server.kill9();
