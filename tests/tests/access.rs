@@ -453,3 +453,40 @@ async fn signatures_are_verified_when_asked() {
     let names: Vec<String> = s.all_events().await.iter().map(|r| r["eventName"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["ListKeys"]);
 }
+
+#[tokio::test]
+async fn denial_error_code_is_configurable_and_reset_reapplies_seeds() {
+    let text = format!("access_denied_error_code = \"AccessDenied\"\n{}", config());
+    let s = Server::start_with(Options::from_config(&text).unwrap()).await;
+    let bob = s.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    let (c, _) = encrypt(&bob, OPEN_KEY).await.unwrap_err();
+    assert_eq!(c, "AccessDeniedException", "the API error keeps AWS's code");
+    assert_eq!(s.last_event().await["errorCode"], "AccessDenied", "the record uses the configured code");
+
+    let root = s.kms();
+    root.schedule_key_deletion().key_id(OPEN_KEY).pending_window_in_days(7).send().await.unwrap();
+    root.create_key().send().await.unwrap();
+    s.control("POST", "/_keytrail/reset", None).await;
+    assert!(s.all_events().await.is_empty());
+    let keys = root.list_keys().send().await.unwrap();
+    let mut ids: Vec<&str> = keys.keys().iter().filter_map(|k| k.key_id()).collect();
+    ids.sort();
+    assert_eq!(ids, [OPEN_KEY, BOB_KEY, EC_KEY, SHARED_KEY]);
+    let d = root.describe_key().key_id("alias/open").send().await.unwrap();
+    assert_eq!(d.key_metadata().unwrap().key_state().unwrap().as_str(), "Enabled", "seeded key back as configured");
+}
+
+#[tokio::test]
+async fn seeded_material_is_used_as_given() {
+    let material = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let text = format!(
+        "[[keys]]\naccount = \"{OWNER}\"\nregion = \"us-east-1\"\nkey_id = \"{OPEN_KEY}\"\nmaterial_hex = [\"{material}\"]\n"
+    );
+    let a = Server::start_with(Options::from_config(&text).unwrap()).await;
+    let ct = encrypt(&a.kms(), OPEN_KEY).await.unwrap();
+    drop(a);
+    // A second server seeded with the same material decrypts the first one's ciphertext.
+    let b = Server::start_with(Options::from_config(&text).unwrap()).await;
+    let out = b.kms().decrypt().ciphertext_blob(Blob::new(ct)).send().await.expect("same material decrypts");
+    assert_eq!(out.plaintext().unwrap().as_ref(), b"hello");
+}

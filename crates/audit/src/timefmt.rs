@@ -10,6 +10,11 @@ pub fn event_time(t: OffsetDateTime) -> String {
 }
 
 
+/// RFC 3339 with milliseconds, for the control API's clock.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -20,9 +25,4 @@ mod tests {
         let t = datetime!(2022-08-10 22:38:27.123 UTC);
         assert_eq!(event_time(t), "2022-08-10T22:38:27Z");
     }
-}
-
-/// RFC 3339 with milliseconds, for the control API's clock.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
 }

@@ -28,6 +28,10 @@ pub struct ConfigFile {
     pub strict_credentials: Option<bool>,
     /// `--trail-dir`: where trail log files go when there is no data dir.
     pub trail_dir: Option<PathBuf>,
+    /// The `errorCode` written in records of denied calls. AWS publishes no KMS denial record;
+    /// the API error is `AccessDeniedException`, while many detections key on `AccessDenied`
+    /// (cloudtrail-for-kms.md §5), so it is configurable. Default: `AccessDeniedException`.
+    pub access_denied_error_code: Option<String>,
     /// Accounts and their aliases.
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
@@ -159,6 +163,11 @@ impl ConfigFile {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError(m));
+        if let Some(c) = &self.access_denied_error_code {
+            if c != "AccessDenied" && c != "AccessDeniedException" {
+                return bad(format!("access_denied_error_code = \"{c}\" must be AccessDenied or AccessDeniedException"));
+            }
+        }
         for (field, v) in [("default_account", &self.default_account)] {
             if let Some(v) = v {
                 if !is_account(v) {
@@ -248,6 +257,18 @@ impl ConfigFile {
     }
 }
 
+impl std::fmt::Debug for ConfigFile {
+    /// Secrets (secret keys, key material) are never printed: only counts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigFile")
+            .field("accounts", &self.accounts.len())
+            .field("users", &self.users.len())
+            .field("roles", &self.roles.len())
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,17 +283,5 @@ mod tests {
         assert!(e.0.contains("material_hex[0]"), "{e}");
         let e = ConfigFile::parse("[[users]]\naccount=\"111122223333\"\nname=\"a\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\npolicies=['{\"Statement\":[]}']").err().unwrap();
         assert!(e.0.contains("users \"a\": policies"), "{e}");
-    }
-}
-
-impl std::fmt::Debug for ConfigFile {
-    /// Secrets (secret keys, key material) are never printed: only counts.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigFile")
-            .field("accounts", &self.accounts.len())
-            .field("users", &self.users.len())
-            .field("roles", &self.roles.len())
-            .field("keys", &self.keys.len())
-            .finish_non_exhaustive()
     }
 }

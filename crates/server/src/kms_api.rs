@@ -33,7 +33,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     let mut records = api_call_records(
         &facts,
         CallResult {
-            error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
+            error: error.as_ref().map(|e| (app.recorded_error_code(&e.code), e.message.as_str())),
             request_parameters: outcome.request_parameters,
             response_elements: outcome.response_elements,
             additional_event_data: outcome.additional_event_data,

@@ -140,6 +140,14 @@ impl App {
         }
     }
 
+    /// The `errorCode` a record shows for an API error code (denials are configurable).
+    pub fn recorded_error_code<'a>(&'a self, code: &'a str) -> &'a str {
+        match (&self.options.file.access_denied_error_code, code) {
+            (Some(c), "AccessDeniedException") => c,
+            _ => code,
+        }
+    }
+
     /// Fires everything the mock clock has made due (rotations, deletions), recording each.
     pub async fn tick(&self) {
         let (events, changes) = self.kms.run_due(self.clock.now());

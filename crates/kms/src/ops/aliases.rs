@@ -72,7 +72,8 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     not_reserved(&name)?;
     let arn = target(kms, ctx, &key_id, "kms:CreateAlias")?;
     let a_arn = alias_arn(ctx.region(), ctx.account(), &name);
-    ctx.touch(&ctx.account().to_string(), &a_arn);
+    let account = ctx.account().to_string();
+    ctx.touch(&account, &a_arn);
     authorize_alias(kms, ctx, "kms:CreateAlias")?;
     let now = epoch_f64(ctx.now);
     let alias = Alias {
