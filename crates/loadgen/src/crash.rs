@@ -157,9 +157,10 @@ pub(crate) async fn run(o: CrashOptions) -> Result<(), String> {
             let _ = w.await;
         }
         let server = Keytrail::start(&o.bin, &data, None).await?;
-        let a = acked.lock().unwrap();
+        // Every worker has stopped: take the tally out to check it, then put it back.
+        let a = std::mem::take(&mut *acked.lock().unwrap());
         let result = verify(server.addr, &a).await;
-        drop(a);
+        *acked.lock().unwrap() = a;
         match result {
             Ok((keys, cts, calls)) => println!(
                 "crash-test: cycle {cycle}: killed after {:.1} s under load ({} calls answered so far); after restart all {keys} keys, {cts} ciphertexts and {calls} call records are there",
