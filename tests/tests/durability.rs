@@ -20,6 +20,20 @@ fn with_dir(dir: &Path) -> Options {
     Options { data_dir: Some(dir.to_path_buf()), ..Options::default() }
 }
 
+/// Every file under `dir` (database, WAL, lock, trail log files…).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -138,8 +152,7 @@ async fn key_material_is_wrapped_under_a_0600_root_key() {
         if phase == "stopped" {
             server.app.shutdown().await;
         }
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
+        for path in files_under(&dir) {
             if path.file_name().unwrap() == "root.key" {
                 continue;
             }

@@ -1,4 +1,5 @@
-//! CloudTrail for keytrail: the record model, the recorder, and the event history.
+//! CloudTrail for keytrail: the record model, the recorder, the event history, and the
+//! CloudTrail API over them (LookupEvents, trails and their log files).
 //!
 //! This crate knows CloudTrail, not KMS: the server tells it what happened (who, what, which
 //! resources, which error), and it shapes and keeps the records.
@@ -9,14 +10,30 @@
 //! - `history` — where records are kept (`EventLog`: memory or disk) and how they are queried.
 //! - `recorder` — the cheap-to-clone handle every call's records go through: history and `--events-out`.
 //! - `timefmt` — the time formats CloudTrail records use.
+//! - `service` — the CloudTrail API without HTTP: its operations and one `call` entry point.
+//! - `lookup` — LookupEvents over history: validation, the 90-day window, stable NextTokens.
+//! - `trails`, `trail_ops` — the trail registry (serializable, for durable storage) and the
+//!   trail operations. `selectors` — basic and advanced event selectors and their matching.
+//! - `delivery` — a recorder sink that buffers each trail's records and writes its gzipped log
+//!   files in the S3 key layout as the mock clock passes each delivery interval.
+//! - `error` — `CloudTrailError` and request decoding.
 
+pub mod delivery;
+pub mod error;
 pub mod history;
 pub mod identity;
+pub mod lookup;
 pub mod record;
 pub mod recorder;
+pub mod selectors;
+pub mod service;
 pub mod timefmt;
+mod trail_ops;
+pub mod trails;
 
 pub use history::{EventLog, EventQuery, LookupAttribute, MemoryEventLog};
 pub use identity::UserIdentity;
 pub use record::{CloudTrailRecord, Resource};
-pub use recorder::{EventFilter, Recorder, StoredEvent};
+pub use recorder::{EventFilter, RecordSink, Recorder, StoredEvent};
+pub use service::{CloudTrail, Operation as CloudTrailOperation, Scope};
+pub use trails::{Trail, Trails};

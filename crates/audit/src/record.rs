@@ -103,3 +103,37 @@ impl CloudTrailRecord {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A same-account Decrypt record, for tests to vary.
+    pub(crate) fn sample() -> CloudTrailRecord {
+        CloudTrailRecord {
+            event_version: EVENT_VERSION.into(),
+            user_identity: UserIdentity::aws_internal("111122223333"),
+            event_time: "2025-01-01T00:00:00Z".into(),
+            event_source: "kms.amazonaws.com".into(),
+            event_name: "Decrypt".into(),
+            aws_region: "us-east-1".into(),
+            source_ip_address: "127.0.0.1".into(),
+            user_agent: None,
+            error_code: None,
+            error_message: None,
+            request_parameters: None,
+            response_elements: None,
+            additional_event_data: None,
+            request_id: Some("00000000-0000-4000-8000-000000000000".into()),
+            event_id: "00000000-0000-4000-8000-000000000001".into(),
+            read_only: true,
+            resources: None,
+            event_type: "AwsApiCall".into(),
+            management_event: true,
+            recipient_account_id: "111122223333".into(),
+            shared_event_id: None,
+            service_event_details: None,
+            event_category: "Management".into(),
+        }
+    }
+}

@@ -21,7 +21,13 @@ impl Kms {
                 if let Some(d) = key.deletion_date.filter(|d| *d <= now_secs) {
                     due.push((d, key.arn(), true));
                 }
-            } else if let Some(r) = key.rotation.as_ref().filter(|r| r.next_rotation <= now_secs) {
+            } else if let Some(r) = key
+                .rotation
+                .as_ref()
+                .filter(|r| r.next_rotation <= now_secs && key.state == KeyState::Enabled)
+            {
+                // A disabled key is not rotated; its schedule waits, so it rotates once it is
+                // enabled again (as AWS does when a rotation date passes while a key is disabled).
                 due.push((r.next_rotation, key.arn(), false));
             }
         }
@@ -50,9 +56,7 @@ impl Kms {
                 let mut out = Vec::new();
                 while let Some(r) = key.rotation.clone().filter(|r| r.next_rotation <= now_secs) {
                     let when = OffsetDateTime::from_unix_timestamp(r.next_rotation).unwrap_or(now);
-                    if key.state == KeyState::Enabled {
-                        out.push(crate::ops::rotation::rotate(key, when, RotationType::Automatic));
-                    }
+                    out.push(crate::ops::rotation::rotate(key, when, RotationType::Automatic));
                     if let Some(s) = key.rotation.as_mut() {
                         s.next_rotation += i64::from(r.period_days) * DAY;
                     }

@@ -1,13 +1,100 @@
-//! The CloudTrail API path (LookupEvents, trails).
+//! The CloudTrail API path: identify → execute → audit → respond, as for KMS. CloudTrail's own
+//! management calls are recorded too (eventSource `cloudtrail.amazonaws.com`), so a
+//! PutEventSelectors that excludes KMS leaves its trace.
+
+use std::path::PathBuf;
 
 use hyper::http::request::Parts;
 use hyper::Response;
+use keytrail_audit::{CloudTrail, CloudTrailOperation, Recorder, Resource, Scope};
 
-use crate::protocol::{error_response, ApiError, Body};
-use crate::{App, RequestMeta};
+use crate::protocol::{error_response, json_response, ApiError, Body};
+use crate::records::{api_call_records, CallFacts, CallResult};
+use crate::{App, Options, RequestMeta, StartError};
+
+/// The `resources` type of a trail in CloudTrail's own records.
+const TRAIL_RESOURCE_TYPE: &str = "AWS::CloudTrail::Trail";
+
+/// Sets up CloudTrail over `recorder`: trail log files go under `<data-dir>/s3`, else under
+/// `--trail-dir` (both made now, so a bad path stops start-up), else under a fresh temporary
+/// directory chosen now and made when the first file is written (servers that never deliver
+/// leave nothing behind).
+pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, StartError> {
+    let given = match (&options.data_dir, &options.trail_dir) {
+        (Some(data), _) => Some(data.join("s3")),
+        (None, Some(dir)) => Some(dir.clone()),
+        (None, None) => None,
+    };
+    let root: PathBuf = match given {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
+            dir
+        }
+        None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
+    };
+    tracing::info!(dir = %root.display(), "trail log files go under this directory (it stands for S3)");
+    let interval = i64::try_from(options.trail_delivery_seconds).unwrap_or(i64::MAX);
+    Ok(CloudTrail::new(recorder, root, interval))
+}
 
 /// Handles `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<name>`.
-pub async fn handle(_app: &App, _parts: &Parts, _body: &[u8], name: &str, meta: &RequestMeta) -> Response<Body> {
-    let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation {name}"));
-    error_response(&meta.request_id, &err)
+pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &RequestMeta) -> Response<Body> {
+    let op = CloudTrailOperation::from_name(name);
+    if op.is_none() && !keytrail_audit::service::is_unsupported_operation(name) {
+        let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation {name}"));
+        return error_response(&meta.request_id, &err);
+    }
+    let caller = match crate::identify::identify(app, parts, body) {
+        Ok(c) => c,
+        Err(e) => return error_response(&meta.request_id, &e),
+    };
+    let Some(op) = op else {
+        // A real CloudTrail operation keytrail does not serve: not recorded, as it is not AWS's answer.
+        let err = ApiError::bad_request("UnsupportedOperationException", format!("keytrail does not support the CloudTrail {name} operation."));
+        return error_response(&meta.request_id, &err);
+    };
+    let now = app.clock.now();
+    let scope = Scope { account: caller.account(), region: &caller.region };
+    let outcome = app.cloudtrail.call(scope, op, body, now);
+    let error = outcome.result.as_ref().err().map(|e| ApiError::bad_request(e.code(), e.message()));
+    let facts = CallFacts {
+        caller: &caller,
+        event_source: "cloudtrail.amazonaws.com",
+        event_name: op.name(),
+        read_only: op.read_only(),
+        request_id: &meta.request_id,
+        source_ip: meta.source_ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        time: now,
+    };
+    // requestParameters and responseElements use lower camel case, as for KMS; reads and calls
+    // that return nothing record `null`.
+    let response_elements = match &outcome.result {
+        Ok(body) if op.logs_response() => Some(keytrail_kms::audit::response_elements(body)),
+        _ => None,
+    };
+    let mut records = api_call_records(
+        &facts,
+        CallResult {
+            error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
+            request_parameters: keytrail_kms::audit::request_parameters(body, &[]),
+            response_elements,
+            additional_event_data: None,
+            resources: &[],
+        },
+    );
+    // Choice: the trail a call named is listed in `resources`, so LookupEvents finds trail
+    // changes by ResourceType/ResourceName as the console's event history does.
+    if let Some(arn) = outcome.trail_arn {
+        let trail = Resource { account_id: caller.account().to_string(), resource_type: TRAIL_RESOURCE_TYPE.into(), arn };
+        for r in &mut records {
+            r.resources = Some(vec![trail.clone()]);
+        }
+    }
+    app.commit(Vec::new(), records).await;
+    match error {
+        Some(e) => error_response(&meta.request_id, &e),
+        None => json_response(200, &meta.request_id, &outcome.result.unwrap_or_default()),
+    }
 }

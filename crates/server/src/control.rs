@@ -40,16 +40,7 @@ fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
             _ => {}
         }
     }
-    let events = app.recorder.events(&filter);
-    let mut out = String::with_capacity(16 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
-    out.push_str("{\"Records\":[");
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&e.json);
-    }
-    out.push_str("]}");
+    let out = keytrail_audit::delivery::records_document(&app.recorder.events(&filter));
     bytes_response(200, request_id, "application/json", Bytes::from(out))
 }
 

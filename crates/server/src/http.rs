@@ -16,8 +16,11 @@ pub const MAX_BODY_BYTES: usize = 512 * 1024;
 /// `408 RequestTimeoutException` and its connection closed, so it cannot pin a task forever.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const KMS_PREFIX: &str = "TrentService.";
-/// The CloudTrail target prefix.
+/// The CloudTrail target prefix (botocore: the AWS CLI, boto3).
 pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+/// The CloudTrail target prefix that Smithy-generated SDKs (Rust, Java v2, JS v3, Go v2) send:
+/// the service shape's name. AWS accepts both.
+pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 
 /// Handles one request; never fails (errors become AWS-style responses).
 pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, std::convert::Infallible> {
@@ -81,7 +84,7 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
-    } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX) {
+    } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX).or_else(|| target.strip_prefix(CLOUDTRAIL_SMITHY_PREFIX)) {
         crate::cloudtrail_api::handle(&app, &parts, &body, name, &meta).await
     } else {
         let err = ApiError::bad_request(

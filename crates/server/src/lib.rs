@@ -31,7 +31,7 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use keytrail_audit::{CloudTrailRecord, Recorder};
+use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
 use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use keytrail_storage::{Storage, StorageError};
@@ -77,6 +77,8 @@ pub struct App {
     pub credentials: Arc<CredentialDirectory>,
     /// Durable state with `--data-dir`; `None` keeps everything in memory.
     pub storage: Option<Storage>,
+    /// CloudTrail: trails, their log-file delivery, LookupEvents.
+    pub cloudtrail: CloudTrail,
 }
 
 impl App {
@@ -104,7 +106,16 @@ impl App {
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
-        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage };
+        let cloudtrail = match cloudtrail_api::start(&options, &recorder) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(s) = &storage {
+                    s.close();
+                }
+                return Err(e);
+            }
+        };
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail };
         app.apply_seeds();
         if let Some(storage) = &app.storage {
             if let Err(e) = storage.flush_blocking(&app.kms.store, app.clock.offset()) {
@@ -148,24 +159,27 @@ impl App {
         }
     }
 
-    /// Fires everything the mock clock has made due (rotations, deletions), recording each.
+    /// Fires everything the mock clock has made due (rotations, deletions), recording each,
+    /// then writes the trail log files that fall due.
     pub async fn tick(&self) {
-        let (events, changes) = self.kms.run_due(self.clock.now());
-        if events.is_empty() && changes.is_empty() {
+        let now = self.clock.now();
+        let (events, changes) = self.kms.run_due(now);
+        if !events.is_empty() || !changes.is_empty() {
+            let records = events.iter().map(records::service_event_record).collect();
+            self.commit(changes, records).await;
+        } else if self.storage.as_ref().is_some_and(|s| s.clock_changed(self.clock.offset())) {
             // A clock move that set nothing off still has to survive a restart.
-            if self.storage.as_ref().is_some_and(|s| s.clock_changed(self.clock.offset())) {
-                self.commit(Vec::new(), Vec::new()).await;
-            }
-            return;
+            self.commit(Vec::new(), Vec::new()).await;
         }
-        let records = events.iter().map(records::service_event_record).collect();
-        self.commit(changes, records).await;
+        // After KMS's due events, so a delivery includes the service events that came before it.
+        self.cloudtrail.deliver_due(now);
     }
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
     pub async fn reset(&self) -> Result<(), String> {
         self.kms.store.clear();
         self.recorder.clear();
+        self.cloudtrail.clear();
         if let Some(storage) = &self.storage {
             storage.wipe().await.map_err(|e| e.to_string())?;
         }
@@ -177,6 +191,7 @@ impl App {
 
     /// Flushes outputs at shutdown; with `--data-dir`, commits what is queued and releases it.
     pub async fn shutdown(&self) {
+        self.cloudtrail.flush_all(self.clock.now());
         self.recorder.flush();
         if let Some(storage) = self.storage.clone() {
             let _ = tokio::task::spawn_blocking(move || storage.close()).await;

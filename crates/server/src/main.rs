@@ -35,6 +35,9 @@ struct Cli {
     /// Refuse unknown access keys instead of mapping them.
     #[arg(long = "strict-credentials")]
     strict_credentials: bool,
+    /// Where trails write their log files when there is no --data-dir (stands for S3).
+    #[arg(long = "trail-dir")]
+    trail_dir: Option<std::path::PathBuf>,
 }
 
 impl Cli {
@@ -59,6 +62,9 @@ impl Cli {
         }
         if self.events_out.is_some() {
             o.events_out = self.events_out;
+        }
+        if self.trail_dir.is_some() {
+            o.trail_dir = self.trail_dir;
         }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;

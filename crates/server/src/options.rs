@@ -25,6 +25,11 @@ pub struct Options {
     pub strict_credentials: bool,
     /// The config file's principals and seeds (empty without `--config`).
     pub file: ConfigFile,
+    /// Where trail log files go (the directory that stands for S3) when there is no `data_dir`;
+    /// with neither, a temporary directory made at start-up.
+    pub trail_dir: Option<PathBuf>,
+    /// How often trails deliver log files, in seconds of mock time.
+    pub trail_delivery_seconds: u64,
 }
 
 impl Default for Options {
@@ -39,6 +44,8 @@ impl Default for Options {
             verify_signatures: false,
             strict_credentials: false,
             file: ConfigFile::default(),
+            trail_dir: None,
+            trail_delivery_seconds: 300,
         }
     }
 }
@@ -63,6 +70,9 @@ impl Options {
         }
         if file.data_dir.is_some() {
             self.data_dir = file.data_dir.clone();
+        }
+        if file.trail_dir.is_some() {
+            self.trail_dir = file.trail_dir.clone();
         }
         if file.events_out.is_some() {
             self.events_out = file.events_out.clone();

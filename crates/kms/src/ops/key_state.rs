@@ -30,8 +30,16 @@ pub(crate) fn disable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resu
 fn set_enabled(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], enabled: bool) -> Result<Value, KmsError> {
     let arn = key_arn_of(kms, ctx, body)?;
     let action = if enabled { "kms:EnableKey" } else { "kms:DisableKey" };
+    let now = ctx.now_secs();
     kms.change_key(ctx, &arn, action, |key| match key.state {
         KeyState::Enabled | KeyState::Disabled => {
+            if enabled && key.state == KeyState::Disabled {
+                // Rotation dates that passed while the key was disabled make it rotate once,
+                // now, and then every period from now.
+                if let Some(r) = key.rotation.as_mut().filter(|r| r.next_rotation < now) {
+                    r.next_rotation = now;
+                }
+            }
             key.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };
             Ok(())
         }

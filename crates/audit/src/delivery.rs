@@ -1,0 +1,267 @@
+//! Trail delivery: gzipped `{"Records":[…]}` log files in CloudTrail's S3 key layout
+//! (cloudtrail-for-kms.md §6), written under a local directory that stands for S3.
+//!
+//! [`Delivery`] is a [`RecordSink`]: as each record is recorded it goes to the pending buffer of
+//! every trail that [receives](crate::trails::Trail::receives) it at that moment, so a record
+//! from while a trail excluded it is never delivered later. A record is due at the end of the
+//! delivery interval (mock time, 5 minutes by default) it falls in; [`Delivery::deliver_due`]
+//! writes everything due, one file per trail, region and interval, stamped with the interval's
+//! end; [`Delivery::flush_all`] writes everything at shutdown.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use flate2::write::GzEncoder;
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+
+use crate::recorder::{RecordSink, StoredEvent};
+use crate::trails::{TrailKey, Trails};
+
+/// CloudTrail's delivery cadence ("about every 5 minutes").
+pub const DEFAULT_DELIVERY_INTERVAL_SECONDS: i64 = 300;
+
+/// A record waiting for a trail's next log file.
+struct Pending {
+    /// When it is due (Unix seconds): the end of its delivery interval.
+    due: i64,
+    event: Arc<StoredEvent>,
+}
+
+/// Writes trails' log files. Share it as `Arc<Delivery>`; it is registered on the recorder.
+pub struct Delivery {
+    trails: Trails,
+    root: PathBuf,
+    interval: i64,
+    pending: Mutex<BTreeMap<TrailKey, Vec<Pending>>>,
+}
+
+impl Delivery {
+    /// Delivery for `trails` into `root` (which stands for S3: `<root>/<bucket>/<prefix>/AWSLogs/…`),
+    /// every `interval_seconds` of mock time.
+    pub fn new(trails: Trails, root: PathBuf, interval_seconds: i64) -> Self {
+        Delivery { trails, root, interval: interval_seconds.max(1), pending: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The directory that stands for S3.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes every pending record that is due at `now`. Returns the paths written.
+    pub fn deliver_due(&self, now: OffsetDateTime) -> Vec<PathBuf> {
+        self.deliver(now.unix_timestamp(), false)
+    }
+
+    /// Writes every pending record, due or not (shutdown). Returns the paths written.
+    pub fn flush_all(&self, now: OffsetDateTime) -> Vec<PathBuf> {
+        self.deliver(now.unix_timestamp(), true)
+    }
+
+    /// Drops the pending records of one trail (DeleteTrail).
+    pub fn forget(&self, key: &TrailKey) {
+        self.pending.lock().remove(key);
+    }
+
+    /// Drops every pending record (control API `reset`).
+    pub fn clear(&self) {
+        self.pending.lock().clear();
+    }
+
+    fn due_time(&self, epoch_seconds: i64) -> i64 {
+        (epoch_seconds.div_euclid(self.interval) + 1) * self.interval
+    }
+
+    fn deliver(&self, now: i64, everything: bool) -> Vec<PathBuf> {
+        // (trail, region, publication time) → records, in history order.
+        let mut batches: BTreeMap<(TrailKey, String, i64), Vec<Arc<StoredEvent>>> = BTreeMap::new();
+        {
+            let mut pending = self.pending.lock();
+            for (key, list) in pending.iter_mut() {
+                let (due, keep): (Vec<Pending>, Vec<Pending>) =
+                    std::mem::take(list).into_iter().partition(|p| everything || p.due <= now);
+                *list = keep;
+                for p in due {
+                    let region = p.event.record.aws_region.clone();
+                    batches.entry((key.clone(), region, p.due.min(now))).or_default().push(p.event);
+                }
+            }
+            pending.retain(|_, list| !list.is_empty());
+        }
+        let mut written = Vec::new();
+        for ((key, region, at), events) in batches {
+            let Some(trail) = self.trails.get(&key) else { continue };
+            let result = write_log_file(&self.root, &trail.s3_bucket_name, trail.s3_key_prefix.as_deref(), &key.account, &region, at, &events);
+            let error = result.as_ref().err().map(|e| e.to_string());
+            let was = self.trails.update(&key, |t| {
+                t.status.latest_delivery_attempt_time = Some(at);
+                if error.is_none() {
+                    t.status.latest_delivery_time = Some(at);
+                }
+                std::mem::replace(&mut t.status.latest_delivery_error, error.clone())
+            });
+            match result {
+                Ok(path) => written.push(path),
+                Err(e) => {
+                    // Keep the records for the next attempt, as CloudTrail retries; say so once
+                    // per new error rather than on every tick.
+                    if was.flatten() != error {
+                        tracing::warn!(trail = %trail.arn(), error = %e, "could not write a trail log file; will retry");
+                    }
+                    let due = at;
+                    self.pending.lock().entry(key).or_default().extend(events.into_iter().map(|event| Pending { due, event }));
+                }
+            }
+        }
+        written
+    }
+}
+
+/// Whether `region` can name a directory: AWS region names are lower-case letters, digits and
+/// dashes. The region comes from the caller's SigV4 scope, so anything else (`..`, `x\y`) is
+/// never written to disk.
+fn is_region_name(region: &str) -> bool {
+    !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl RecordSink for Delivery {
+    fn accept(&self, events: &[Arc<StoredEvent>]) {
+        let mut pending = self.pending.lock();
+        self.trails.for_each(|trail| {
+            for e in events.iter().filter(|e| is_region_name(&e.record.aws_region) && trail.receives(&e.record)) {
+                let p = Pending { due: self.due_time(e.epoch_seconds), event: e.clone() };
+                pending.entry(trail.key()).or_default().push(p);
+            }
+        });
+    }
+}
+
+/// Writes one log file and returns its path:
+/// `<root>/<bucket>/[<prefix>/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz`.
+/// The file appears whole (written aside, then renamed), for pipelines that watch the directory.
+pub fn write_log_file(
+    root: &Path,
+    bucket: &str,
+    prefix: Option<&str>,
+    account: &str,
+    region: &str,
+    at: i64,
+    events: &[Arc<StoredEvent>],
+) -> std::io::Result<PathBuf> {
+    let t = OffsetDateTime::from_unix_timestamp(at).map_err(std::io::Error::other)?;
+    let mut dir = root.join(bucket);
+    for segment in prefix.unwrap_or_default().split('/').filter(|s| !s.is_empty()) {
+        dir.push(segment);
+    }
+    dir.push("AWSLogs");
+    dir.push(account);
+    dir.push("CloudTrail");
+    dir.push(region);
+    dir.push(format!("{:04}", t.year()));
+    dir.push(format!("{:02}", u8::from(t.month())));
+    dir.push(format!("{:02}", t.day()));
+    std::fs::create_dir_all(&dir)?;
+    let stamp = format!("{:04}{:02}{:02}T{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());
+    let name = format!("{account}_CloudTrail_{region}_{stamp}_{}.json.gz", unique_string());
+    let body = records_document(events);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes())?;
+    let bytes = gz.finish()?;
+    let path = dir.join(&name);
+    let aside = dir.join(format!(".{name}.part"));
+    std::fs::write(&aside, bytes)?;
+    std::fs::rename(&aside, &path)?;
+    Ok(path)
+}
+
+/// `{"Records":[…]}` of `events`, the body of a trail log file (and of `/_keytrail/events`),
+/// built from each record's JSON as kept in history.
+pub fn records_document(events: &[Arc<StoredEvent>]) -> String {
+    let mut body = String::with_capacity(16 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    body.push_str("{\"Records\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&e.json);
+    }
+    body.push_str("]}");
+    body
+}
+
+/// CloudTrail's 16 random alphanumerics at the end of a log file name.
+fn unique_string() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uuid::Uuid::new_v4().as_bytes().iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::record::tests::sample;
+    use crate::recorder::Recorder;
+    use crate::selectors::{EventSelector, Selectors};
+    use crate::trails::Trail;
+    use time::macros::datetime;
+
+    fn trail(selectors: Selectors) -> Trail {
+        let mut t = Trail::new("t1", "111122223333", "us-east-1", "bucket");
+        t.s3_key_prefix = Some("pre/fix".into());
+        t.selectors = selectors;
+        t.status.is_logging = true;
+        t
+    }
+
+    fn read_gz(path: &Path) -> serde_json::Value {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn delivers_selected_records_when_due() {
+        let root = std::env::temp_dir().join(format!("keytrail-delivery-{}", uuid::Uuid::new_v4()));
+        let trails = Trails::new();
+        let no_kms = EventSelector { exclude_management_event_sources: vec!["kms.amazonaws.com".into()], ..EventSelector::default() };
+        trails.insert_new(trail(Selectors::Default)).unwrap();
+        let t2 = Trail { name: "t2".into(), is_multi_region_trail: true, ..trail(Selectors::Basic(vec![no_kms])) };
+        trails.insert_new(t2).unwrap();
+        let delivery = Arc::new(Delivery::new(trails, root.clone(), 300));
+        let recorder = Recorder::new(None);
+        recorder.add_sink(delivery.clone());
+        let mut west = sample();
+        west.aws_region = "us-west-2".into();
+        let mut other_account = sample();
+        other_account.recipient_account_id = "444455556666".into();
+        let mut ct = sample();
+        ct.event_source = "cloudtrail.amazonaws.com".into();
+        let mut odd_region = sample();
+        odd_region.aws_region = "..".into();
+        odd_region.event_source = "cloudtrail.amazonaws.com".into();
+        let stored = recorder.record(vec![sample(), west, other_account, ct, odd_region]);
+
+        // 2025-01-01T00:00:00Z falls in the interval that ends at 00:05.
+        assert!(delivery.deliver_due(datetime!(2025-01-01 00:04:59 UTC)).is_empty());
+        let mut files = delivery.deliver_due(datetime!(2025-01-01 00:05 UTC));
+        files.sort();
+        assert_eq!(files.len(), 2, "{files:?}");
+        let dir = root.join("bucket/pre/fix/AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/01");
+        for f in &files {
+            assert_eq!(f.parent().unwrap(), dir);
+            let name = f.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with("111122223333_CloudTrail_us-east-1_20250101T0005Z_") && name.ends_with(".json.gz"), "{name}");
+            assert_eq!(name.len(), "111122223333_CloudTrail_us-east-1_20250101T0005Z_".len() + 16 + ".json.gz".len());
+        }
+        let bodies: Vec<serde_json::Value> = files.iter().map(|f| read_gz(f)).collect();
+        let sizes: Vec<usize> = bodies.iter().map(|b| b["Records"].as_array().unwrap().len()).collect();
+        assert!(sizes.contains(&2) && sizes.contains(&1), "{sizes:?}");
+        let all: serde_json::Value = serde_json::from_str(&stored[0].json).unwrap();
+        assert!(bodies.iter().any(|b| b["Records"][0] == all));
+        assert!(delivery.deliver_due(datetime!(2025-01-01 01:00 UTC)).is_empty());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
