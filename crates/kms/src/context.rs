@@ -15,7 +15,7 @@ pub struct TouchedResource {
 }
 
 /// State a call changed, so it can be made durable before the response is sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Change {
     /// The key with this ARN changed (or was removed).
     Key(String),

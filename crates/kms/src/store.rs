@@ -3,15 +3,17 @@
 //! A cheap `Clone` handle (`Arc` inside). Keys are found by ARN; aliases by alias ARN. The store
 //! only holds state — who may do what, and what gets recorded, is decided around it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::key::{alias_arn, key_arn, Key};
 use crate::key_ref::KeyRef;
-use crate::KmsError;
+use crate::{Change, KmsError};
 
 /// An alias: a friendly name for one key, scoped to an account and region.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -53,6 +55,9 @@ struct Inner {
     keys: DashMap<String, Key>,
     aliases: DashMap<String, Alias>,
     seq: AtomicU64,
+    /// Durable storage: when on, every mutation notes what it touched (see [`KeyStore::take_dirty`]).
+    track: AtomicBool,
+    dirty: Mutex<HashSet<Change>>,
 }
 
 /// Whether a reference may be an alias (crypto and describe operations) or must name the key
@@ -71,6 +76,29 @@ impl KeyStore {
         KeyStore::default()
     }
 
+    /// Turns change tracking on (durable storage) or off (memory only, the default).
+    pub fn track_changes(&self, on: bool) {
+        self.inner.track.store(on, Ordering::SeqCst);
+        if !on {
+            self.inner.dirty.lock().clear();
+        }
+    }
+
+    /// Every key and alias changed since the last call, for durable storage to snapshot.
+    ///
+    /// A mutation is noted while its lock is still held, so anyone who has seen a change and
+    /// then calls this (directly or after another caller did) gets it made durable first: a
+    /// ciphertext made with freshly rotated material never outlives that material on disk.
+    pub fn take_dirty(&self) -> Vec<Change> {
+        self.inner.dirty.lock().drain().collect()
+    }
+
+    fn mark(&self, change: Change) {
+        if self.inner.track.load(Ordering::Relaxed) {
+            self.inner.dirty.lock().insert(change);
+        }
+    }
+
     /// A fresh creation-order number for a new key.
     pub fn next_seq(&self) -> u64 {
         self.inner.seq.fetch_add(1, Ordering::Relaxed)
@@ -80,13 +108,25 @@ impl KeyStore {
     pub fn insert_key(&self, key: Key) {
         let seq = key.seq;
         self.inner.seq.fetch_max(seq + 1, Ordering::Relaxed);
-        self.inner.keys.insert(key.arn(), key);
+        let arn = key.arn();
+        // Noted before (for whoever sees the key at once) and after (so the final state is taken).
+        self.mark(Change::Key(arn.clone()));
+        self.inner.keys.insert(arn.clone(), key);
+        self.mark(Change::Key(arn));
     }
 
     /// Removes a key (deletion after its waiting period) and the aliases pointing at it.
     pub fn remove_key(&self, arn: &str) -> Option<Key> {
+        self.mark(Change::Key(arn.to_string()));
         let key = self.inner.keys.remove(arn).map(|(_, k)| k)?;
-        self.inner.aliases.retain(|_, a| a.target_arn() != arn);
+        self.mark(Change::Key(arn.to_string()));
+        self.inner.aliases.retain(|alias_arn, a| {
+            let keep = a.target_arn() != arn;
+            if !keep {
+                self.mark(Change::Alias(alias_arn.clone()));
+            }
+            keep
+        });
         Some(key)
     }
 
@@ -97,7 +137,10 @@ impl KeyStore {
 
     /// Runs `f` on the key with `arn`, under a write lock.
     pub fn with_key_mut<T>(&self, arn: &str, f: impl FnOnce(&mut Key) -> T) -> Option<T> {
-        self.inner.keys.get_mut(arn).map(|mut k| f(&mut k))
+        self.inner.keys.get_mut(arn).map(|mut k| {
+            self.mark(Change::Key(arn.to_string()));
+            f(&mut k)
+        })
     }
 
     /// A copy of the key (for persistence and listing).
@@ -130,7 +173,10 @@ impl KeyStore {
 
     /// Adds or replaces an alias.
     pub fn put_alias(&self, alias: Alias) {
-        self.inner.aliases.insert(alias.arn(), alias);
+        let arn = alias.arn();
+        self.mark(Change::Alias(arn.clone()));
+        self.inner.aliases.insert(arn.clone(), alias);
+        self.mark(Change::Alias(arn));
     }
 
     /// Adds an alias unless one with that name exists; returns false if it did.
@@ -138,6 +184,7 @@ impl KeyStore {
         match self.inner.aliases.entry(alias.arn()) {
             dashmap::mapref::entry::Entry::Occupied(_) => false,
             dashmap::mapref::entry::Entry::Vacant(v) => {
+                self.mark(Change::Alias(v.key().clone()));
                 v.insert(alias);
                 true
             }
@@ -146,7 +193,10 @@ impl KeyStore {
 
     /// Removes an alias.
     pub fn remove_alias(&self, arn: &str) -> Option<Alias> {
-        self.inner.aliases.remove(arn).map(|(_, a)| a)
+        self.mark(Change::Alias(arn.to_string()));
+        let removed = self.inner.aliases.remove(arn).map(|(_, a)| a);
+        self.mark(Change::Alias(arn.to_string()));
+        removed
     }
 
     /// Every alias of `account` in `region`, sorted by name.
@@ -176,6 +226,7 @@ impl KeyStore {
     pub fn clear(&self) {
         self.inner.keys.clear();
         self.inner.aliases.clear();
+        self.inner.dirty.lock().clear();
     }
 
     /// Resolves a key reference made by a caller in `account`/`region` to a key ARN.

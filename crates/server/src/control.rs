@@ -19,6 +19,7 @@ pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>,
             Err(e) => control_error(request_id, 500, &e),
         },
         (&Method::GET, "/_keytrail/events") => events(app, query, request_id),
+        (&Method::GET, "/_keytrail/stats") => json_response(200, request_id, &stats(app)),
         (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
         (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,
         _ => control_error(request_id, 404, &format!("No control route {method} {path}")),
@@ -41,6 +42,17 @@ fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
     }
     let out = keytrail_audit::delivery::records_document(&app.recorder.events(&filter));
     bytes_response(200, request_id, "application/json", Bytes::from(out))
+}
+
+/// Counters for load tests: records in history and, with `--data-dir`, the group-commit writer's
+/// transactions (one fsync each) against the calls they acknowledged.
+fn stats(app: &App) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let storage = app.storage.as_ref().map(|s| {
+        let st = s.stats();
+        json!({ "transactions": st.transactions.load(Relaxed), "acks": st.acks.load(Relaxed), "events": st.events.load(Relaxed) })
+    });
+    json!({ "events": app.recorder.len(), "storage": storage })
 }
 
 fn clock_body(app: &App) -> Value {

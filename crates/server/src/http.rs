@@ -12,6 +12,9 @@ use crate::{App, RequestMeta};
 
 /// Largest request body accepted; AWS's largest KMS request (a 128 KiB policy, base64 blobs) fits.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
+/// Longest wait for a request body once its headers are in; a client that stalls mid-body gets
+/// `408 RequestTimeoutException` and its connection closed, so it cannot pin a task forever.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const KMS_PREFIX: &str = "TrentService.";
 /// The CloudTrail target prefix (botocore: the AWS CLI, boto3).
 pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
@@ -23,16 +26,32 @@ pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
     let (parts, body) = req.into_parts();
-    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    // A body announced larger than the limit is refused before any of it is read.
+    let announced = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        let mut resp = error_response(&request_id, &too_large());
+        resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        return Ok(resp);
+    }
+    let collected = match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+        Ok(c) => c,
+        Err(_) => {
+            let err = ApiError {
+                status: 408,
+                code: "RequestTimeoutException".into(),
+                message: format!("The request body was not received within {} seconds.", BODY_READ_TIMEOUT.as_secs()),
+            };
+            let mut resp = error_response(&request_id, &err);
+            resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            return Ok(resp);
+        }
+    };
+    let body: Bytes = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
-            let err = if too_large {
-                ApiError {
-                    status: 413,
-                    code: "RequestEntityTooLargeException".into(),
-                    message: format!("Request body is larger than {MAX_BODY_BYTES} bytes."),
-                }
+            let over_limit = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let err = if over_limit {
+                too_large()
             } else {
                 ApiError::bad_request("SerializationException", "The request body could not be read.")
             };
@@ -75,4 +94,12 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
         error_response(&meta.request_id, &err)
     };
     Ok(resp)
+}
+
+fn too_large() -> ApiError {
+    ApiError {
+        status: 413,
+        code: "RequestEntityTooLargeException".into(),
+        message: format!("Request body is larger than {MAX_BODY_BYTES} bytes."),
+    }
 }

@@ -41,7 +41,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         },
     );
     records.extend(outcome.service_events.iter().map(service_event_record));
-    app.commit(outcome.changes, records).await;
+    if let Err(e) = app.try_commit(outcome.changes, records).await {
+        tracing::error!(error = %e, "call not acknowledged: it could not be made durable");
+        let err = ApiError { status: 500, code: "KMSInternalException".into(), message: "The request could not be made durable.".into() };
+        return error_response(&meta.request_id, &err);
+    }
     match (outcome.result, error) {
         (Ok(body), _) => json_response(200, &meta.request_id, &body),
         (Err(_), Some(e)) => error_response(&meta.request_id, &e),

@@ -14,6 +14,7 @@
 pub mod cloudtrail_api;
 pub mod config;
 pub mod control;
+mod durable;
 pub mod http;
 pub mod identify;
 pub mod kms_api;
@@ -33,6 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
 use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
+use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
 pub use options::Options;
@@ -73,6 +75,8 @@ pub struct App {
     pub clock: Clock,
     /// Access keys and their principals.
     pub credentials: Arc<CredentialDirectory>,
+    /// Durable state with `--data-dir`; `None` keeps everything in memory.
+    pub storage: Option<Storage>,
     /// CloudTrail: trails, their log-file delivery, LookupEvents.
     pub cloudtrail: CloudTrail,
 }
@@ -100,10 +104,25 @@ impl App {
             clock.now(),
         ));
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
-        let recorder = Recorder::new(events_out);
-        let cloudtrail = cloudtrail_api::start(&options, &recorder)?;
-        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, cloudtrail };
+        // With --data-dir: load the stored state first, so seeds only add what is not there.
+        let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
+        let cloudtrail = match cloudtrail_api::start(&options, &recorder) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(s) = &storage {
+                    s.close();
+                }
+                return Err(e);
+            }
+        };
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail };
         app.apply_seeds();
+        if let Some(storage) = &app.storage {
+            if let Err(e) = storage.flush_blocking(&app.kms.store, app.clock.offset()) {
+                storage.close();
+                return Err(StartError(format!("cannot write seeded keys to the data dir: {e}")));
+            }
+        }
         Ok(app)
     }
 
@@ -113,9 +132,23 @@ impl App {
     }
 
     /// Makes a call's state changes and records durable (in memory: recorded) before its
-    /// response is sent.
-    pub async fn commit(&self, _changes: Vec<Change>, records: Vec<CloudTrailRecord>) {
+    /// response is sent. If the data dir cannot be written, this panics: the connection drops
+    /// rather than acknowledging what is not on disk. Prefer [`App::try_commit`] where an error
+    /// response can be sent instead.
+    pub async fn commit(&self, changes: Vec<Change>, records: Vec<CloudTrailRecord>) {
+        if let Err(e) = self.try_commit(changes, records).await {
+            panic!("keytrail: a call could not be made durable: {e}");
+        }
+    }
+
+    /// Records the call's records and, with `--data-dir`, returns once its state changes and
+    /// records are committed to disk (group commit: one fsync shared by every call queued).
+    pub async fn try_commit(&self, changes: Vec<Change>, records: Vec<CloudTrailRecord>) -> Result<(), StorageError> {
         self.recorder.record(records);
+        match &self.storage {
+            Some(storage) => storage.commit(&self.kms.store, &changes, Vec::new(), self.clock.offset()).await,
+            None => Ok(()),
+        }
     }
 
     /// The `errorCode` a record shows for an API error code (denials are configurable).
@@ -134,6 +167,9 @@ impl App {
         if !events.is_empty() || !changes.is_empty() {
             let records = events.iter().map(records::service_event_record).collect();
             self.commit(changes, records).await;
+        } else if self.storage.as_ref().is_some_and(|s| s.clock_changed(self.clock.offset())) {
+            // A clock move that set nothing off still has to survive a restart.
+            self.commit(Vec::new(), Vec::new()).await;
         }
         // After KMS's due events, so a delivery includes the service events that came before it.
         self.cloudtrail.deliver_due(now);
@@ -144,14 +180,22 @@ impl App {
         self.kms.store.clear();
         self.recorder.clear();
         self.cloudtrail.clear();
-        self.apply_seeds();
+        if let Some(storage) = &self.storage {
+            storage.wipe().await.map_err(|e| e.to_string())?;
+        }
+        let seeded = self.apply_seeds();
+        // Seeds are made durable like any call's changes.
+        self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;
         Ok(())
     }
 
-    /// Flushes outputs at shutdown.
+    /// Flushes outputs at shutdown; with `--data-dir`, commits what is queued and releases it.
     pub async fn shutdown(&self) {
         self.cloudtrail.flush_all(self.clock.now());
         self.recorder.flush();
+        if let Some(storage) = self.storage.clone() {
+            let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+        }
     }
 }
 

@@ -1,0 +1,44 @@
+//! `--data-dir` wiring: open the data dir at start-up and load what it holds. The durable logic
+//! itself lives in `keytrail-storage`; `App::commit`, `App::reset` and `App::shutdown` call in.
+
+use std::sync::Arc;
+
+use keytrail_audit::{EventLog, Recorder};
+use keytrail_kms::{Clock, KeyStore};
+use keytrail_storage::Storage;
+
+use crate::{Options, StartError};
+
+/// Opens `options.data_dir` (if set), loads keys, aliases and the clock offset into `store` and
+/// `clock`, and returns the storage with a recorder whose history lives on disk. Without a data
+/// dir: no storage and an in-memory recorder.
+pub(crate) fn open(
+    options: &Options,
+    store: &KeyStore,
+    clock: &Clock,
+    events_out: Option<Box<dyn std::io::Write + Send>>,
+) -> Result<(Option<Storage>, Recorder), StartError> {
+    let Some(dir) = options.data_dir.as_deref() else {
+        return Ok((None, Recorder::new(events_out)));
+    };
+    let storage = Storage::open(dir).map_err(|e| StartError(e.to_string()))?;
+    let loaded = match storage.load_into(store) {
+        Ok(l) => l,
+        Err(e) => {
+            storage.close();
+            return Err(StartError(format!("cannot load data dir {}: {e}", dir.display())));
+        }
+    };
+    if let Some(offset) = loaded.clock_offset {
+        clock.restore_offset(offset);
+    }
+    tracing::info!(
+        dir = %dir.display(),
+        keys = loaded.keys,
+        aliases = loaded.aliases,
+        events = loaded.events,
+        "data dir opened"
+    );
+    let log: Arc<dyn EventLog> = storage.event_log();
+    Ok((Some(storage), Recorder::with_log(log, events_out)))
+}

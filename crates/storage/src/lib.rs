@@ -1,0 +1,370 @@
+//! Durable state for `--data-dir`: everything keytrail knows survives a restart and a crash.
+//!
+//! - One SQLite database (`keytrail.db`, WAL, `synchronous=FULL`) holds a generic `state` table
+//!   (`kind`, `id`, JSON `body`: keys, aliases, grants, trails, `meta`) and the `events` history.
+//! - Key material never reaches the database in the clear: each version is wrapped with
+//!   AES-256-GCM under the data dir's root key (`root.key`, mode 0600), bound to key ARN and
+//!   material id ([`codec`]).
+//! - Writes go through one writer thread with group commit ([`writer`]): many calls share one
+//!   transaction and one fsync, and each call's response waits for the commit that holds its
+//!   state changes and records ([`Storage::commit`]).
+//! - History lives on disk only ([`DiskEventLog`]); memory stays flat however long keytrail runs.
+//! - One keytrail per data dir: an exclusive lock on `keytrail.lock` ([`lock`]).
+
+mod codec;
+mod error;
+mod events;
+pub mod lock;
+pub mod rootkey;
+pub mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use keytrail_kms::{Change, KeyStore};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+pub use error::StorageError;
+pub use events::DiskEventLog;
+pub use writer::StateOp;
+
+use lock::DirLock;
+use rootkey::RootKey;
+use writer::{Ack, Job};
+
+/// State kinds kept in the `state` table.
+pub mod kinds {
+    /// A KMS key (material wrapped).
+    pub const KEY: &str = "key";
+    /// An alias.
+    pub const ALIAS: &str = "alias";
+    /// A grant.
+    pub const GRANT: &str = "grant";
+    /// A trail.
+    pub const TRAIL: &str = "trail";
+    /// Bookkeeping: the clock offset, the last sequence number.
+    pub const META: &str = "meta";
+}
+
+const META_CLOCK: &str = "clock_offset_ms";
+const META_LAST_SEQ: &str = "last_seq";
+
+/// Counters of the writer, for measuring group commit.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed (each is one WAL fsync with `synchronous=FULL`).
+    pub transactions: AtomicU64,
+    /// Barriers answered (one per committed call).
+    pub acks: AtomicU64,
+    /// Records written.
+    pub events: AtomicU64,
+}
+
+pub(crate) struct Shared {
+    dir: PathBuf,
+    root: RootKey,
+    jobs: RwLock<Option<Sender<Job>>>,
+    /// Held while a commit snapshots state and queues it, so snapshots reach the writer in the
+    /// order they were taken and the latest one always wins.
+    sequencer: Mutex<()>,
+    pub(crate) reader: Mutex<Connection>,
+    pub(crate) event_count: AtomicU64,
+    pub(crate) initial_last_seq: u64,
+    pub(crate) stats: Stats,
+    last_clock_ms: Mutex<Option<i64>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    lock: Mutex<Option<DirLock>>,
+}
+
+impl Shared {
+    pub(crate) fn send(&self, job: Job) -> bool {
+        match self.jobs.read().as_ref() {
+            Some(tx) => tx.send(job).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// What was on disk at start-up.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Keys loaded into the store.
+    pub keys: usize,
+    /// Aliases loaded into the store.
+    pub aliases: usize,
+    /// The persisted mock-clock offset, if any.
+    pub clock_offset: Option<time::Duration>,
+    /// Records in history.
+    pub events: u64,
+}
+
+/// A cheap `Clone` handle to one open data dir.
+#[derive(Clone)]
+pub struct Storage {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").field("dir", &self.shared.dir).finish_non_exhaustive()
+    }
+}
+
+impl Storage {
+    /// Opens (creating if needed) the data dir `dir`: takes its lock, opens the database, reads or
+    /// creates the root key, and starts the writer thread.
+    pub fn open(dir: &Path) -> Result<Storage, StorageError> {
+        create_dir(dir)?;
+        let lock = DirLock::acquire(dir)?;
+        let db_path = dir.join(schema::DB_FILE);
+        let conn = schema::open(&db_path)?;
+        schema::migrate(&conn)?;
+        let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind = 'key'", [], |r| r.get(0))?;
+        let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
+        let event_count: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        let max_seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        let meta_seq = read_meta(&conn, META_LAST_SEQ)?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let reader = schema::open(&db_path)?;
+        reader.execute_batch("PRAGMA query_only = 1;")?;
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            root,
+            jobs: RwLock::new(Some(tx)),
+            sequencer: Mutex::new(()),
+            reader: Mutex::new(reader),
+            event_count: AtomicU64::new(event_count.max(0) as u64),
+            initial_last_seq: max_seq.max(meta_seq).max(0) as u64,
+            stats: Stats::default(),
+            last_clock_ms: Mutex::new(None),
+            writer: Mutex::new(None),
+            lock: Mutex::new(Some(lock)),
+        });
+        let thread_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("keytrail-storage".into())
+            .spawn(move || writer::run(conn, rx, thread_shared))
+            .map_err(|e| StorageError::new(format!("cannot start the storage writer: {e}")))?;
+        *shared.writer.lock() = Some(handle);
+        Ok(Storage { shared })
+    }
+
+    /// The data dir.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Loads every stored key and alias into `store` and turns on its change tracking. Returns
+    /// what was found, including the persisted clock offset for `Clock::restore_offset`.
+    pub fn load_into(&self, store: &KeyStore) -> Result<Loaded, StorageError> {
+        let mut loaded = Loaded::default();
+        {
+            let conn = self.shared.reader.lock();
+            let mut stmt = conn.prepare("SELECT kind, body FROM state WHERE kind IN ('key', 'alias') ORDER BY kind DESC")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let kind: String = row.get(0)?;
+                let body: Vec<u8> = row.get(1)?;
+                if kind == kinds::KEY {
+                    store.insert_key(codec::decode_key(&self.shared.root, &body)?);
+                    loaded.keys += 1;
+                } else {
+                    store.put_alias(codec::decode_alias(&body)?);
+                    loaded.aliases += 1;
+                }
+            }
+            if let Some(ms) = read_meta(&conn, META_CLOCK)?.and_then(|s| s.parse::<i64>().ok()) {
+                loaded.clock_offset = Some(time::Duration::milliseconds(ms));
+                *self.shared.last_clock_ms.lock() = Some(ms);
+            }
+        }
+        loaded.events = self.shared.event_count.load(Ordering::SeqCst);
+        store.track_changes(true);
+        // What was just loaded is already on disk.
+        let _ = store.take_dirty();
+        Ok(loaded)
+    }
+
+    /// Every stored object of `kind` (`grant`, `trail`, …) as `(id, value)`, for the engineer
+    /// who owns that kind to load at start-up.
+    pub fn load_kind<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<(String, T)>, StorageError> {
+        let conn = self.shared.reader.lock();
+        let mut stmt = conn.prepare("SELECT id, body FROM state WHERE kind = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([kind])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let body: Vec<u8> = row.get(1)?;
+            let value = serde_json::from_slice(&body)
+                .map_err(|e| StorageError::new(format!("stored {kind} {id} does not decode: {e}")))?;
+            out.push((id, value));
+        }
+        Ok(out)
+    }
+
+    /// A put of any serializable object (grants, trails): pass it to [`Storage::commit`].
+    pub fn put_op<T: Serialize>(kind: &str, id: &str, value: &T) -> Result<StateOp, StorageError> {
+        let body = serde_json::to_vec(value).map_err(|e| StorageError::new(format!("cannot encode {kind} {id}: {e}")))?;
+        Ok(StateOp::Put { kind: kind.into(), id: id.into(), body })
+    }
+
+    /// A delete of `(kind, id)`: pass it to [`Storage::commit`].
+    pub fn delete_op(kind: &str, id: &str) -> StateOp {
+        StateOp::Delete { kind: kind.into(), id: id.into() }
+    }
+
+    /// The event history of this data dir, for `Recorder::with_log`.
+    pub fn event_log(&self) -> Arc<DiskEventLog> {
+        Arc::new(DiskEventLog { shared: self.shared.clone() })
+    }
+
+    /// Makes a call durable: snapshots every key and alias in `changes` and every one `store`
+    /// noted as changed, queues them with `extra` (other kinds, through [`Storage::put_op`]) and
+    /// the clock offset, and returns once the transaction holding them — and every record
+    /// appended before — has committed. Call it after the call's records went to the recorder.
+    pub async fn commit(
+        &self,
+        store: &KeyStore,
+        changes: &[Change],
+        extra: Vec<StateOp>,
+        clock_offset: time::Duration,
+    ) -> Result<(), StorageError> {
+        let (tx, done) = oneshot::channel();
+        self.queue(store, changes, extra, clock_offset, Ack::Async(tx))?;
+        done.await.unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// [`Storage::commit`] for code that may block (start-up): everything `store` noted as changed.
+    pub fn flush_blocking(&self, store: &KeyStore, clock_offset: time::Duration) -> Result<(), StorageError> {
+        let (tx, done) = std::sync::mpsc::channel();
+        self.queue(store, &[], Vec::new(), clock_offset, Ack::Blocking(tx))?;
+        done.recv().unwrap_or_else(|_| Err(closed()))
+    }
+
+    fn queue(
+        &self,
+        store: &KeyStore,
+        changes: &[Change],
+        extra: Vec<StateOp>,
+        clock_offset: time::Duration,
+        ack: Ack,
+    ) -> Result<(), StorageError> {
+        let _order = self.shared.sequencer.lock();
+        let mut ops = extra;
+        let mut seen = std::collections::HashSet::new();
+        for change in changes.iter().cloned().chain(store.take_dirty()) {
+            let change = match change {
+                // Grants live on their key: store the key.
+                Change::Grant(key_arn, _) => Change::Key(key_arn),
+                other => other,
+            };
+            if seen.insert(change.clone()) {
+                ops.push(self.snapshot(store, &change)?);
+            }
+        }
+        let ms = offset_ms(clock_offset);
+        let mut last = self.shared.last_clock_ms.lock();
+        if *last != Some(ms) {
+            ops.push(StateOp::Put { kind: kinds::META.into(), id: META_CLOCK.into(), body: ms.to_string().into_bytes() });
+            *last = Some(ms);
+        }
+        drop(last);
+        if !ops.is_empty() && !self.shared.send(Job::State(ops)) {
+            return Err(closed());
+        }
+        if !self.shared.send(Job::Barrier(ack)) {
+            return Err(closed());
+        }
+        Ok(())
+    }
+
+    /// True when `clock_offset` differs from the last one persisted (so a clock move that set
+    /// nothing off still gets committed).
+    pub fn clock_changed(&self, clock_offset: time::Duration) -> bool {
+        *self.shared.last_clock_ms.lock() != Some(offset_ms(clock_offset))
+    }
+
+    /// The stored form of a key or alias now: a put, or a delete if it is gone.
+    fn snapshot(&self, store: &KeyStore, change: &Change) -> Result<StateOp, StorageError> {
+        Ok(match change {
+            Change::Key(arn) | Change::Grant(arn, _) => match store.key(arn) {
+                Some(key) => StateOp::Put { kind: kinds::KEY.into(), id: arn.clone(), body: codec::encode_key(&self.shared.root, key)? },
+                None => Self::delete_op(kinds::KEY, arn),
+            },
+            Change::Alias(arn) => match store.alias(arn) {
+                Some(alias) => StateOp::Put { kind: kinds::ALIAS.into(), id: arn.clone(), body: codec::encode_alias(&alias)? },
+                None => Self::delete_op(kinds::ALIAS, arn),
+            },
+        })
+    }
+
+    /// Wipes all state but `meta` (keys, aliases, grants, trails) and the history; returns once
+    /// that has committed. For `reset`; the caller clears memory and re-seeds.
+    pub async fn wipe(&self) -> Result<(), StorageError> {
+        let (tx, done) = oneshot::channel();
+        {
+            let _order = self.shared.sequencer.lock();
+            if !(self.shared.send(Job::WipeState) && self.shared.send(Job::ClearEvents) && self.shared.send(Job::Barrier(Ack::Async(tx)))) {
+                return Err(closed());
+            }
+        }
+        done.await.unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// Writer counters (transactions = fsyncs, acks = calls committed).
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Commits what is queued, stops the writer, and releases the data dir. Later commits fail.
+    pub fn close(&self) {
+        let sender = self.shared.jobs.write().take();
+        if let Some(tx) = sender {
+            let _ = tx.send(Job::Shutdown);
+        }
+        if let Some(handle) = self.shared.writer.lock().take() {
+            let _ = handle.join();
+        }
+        self.shared.lock.lock().take();
+    }
+}
+
+fn offset_ms(offset: time::Duration) -> i64 {
+    offset.whole_milliseconds().clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+fn closed() -> StorageError {
+    StorageError::new("storage is closed")
+}
+
+fn read_meta(conn: &Connection, id: &str) -> Result<Option<String>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM state WHERE kind = 'meta' AND id = ?1")?;
+    let mut rows = stmt.query([id])?;
+    match rows.next()? {
+        Some(row) => {
+            let body: Vec<u8> = row.get(0)?;
+            Ok(Some(String::from_utf8_lossy(&body).into_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StorageError::new(format!("cannot create data dir {}: {e}", dir.display())))
+}

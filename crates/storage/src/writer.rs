@@ -1,0 +1,173 @@
+//! Group commit: one thread owns the write connection. Callers queue jobs; the thread takes
+//! everything queued, writes it in one transaction, commits (one fsync for all of them), and only
+//! then answers every barrier in the batch. A caller that sent its work and then a barrier knows,
+//! when the barrier answers, that its work is on disk.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use keytrail_audit::StoredEvent;
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+
+use crate::{Shared, StorageError};
+
+/// Most jobs written in one transaction.
+const MAX_BATCH: usize = 8192;
+
+/// One change to the generic `state` table.
+#[derive(Clone, Debug)]
+pub enum StateOp {
+    /// Insert or replace `(kind, id)` with `body`.
+    Put {
+        /// `key`, `alias`, `grant`, `trail`, `meta`…
+        kind: String,
+        /// The object's id (an ARN for keys and aliases).
+        id: String,
+        /// The object's stored form.
+        body: Vec<u8>,
+    },
+    /// Remove `(kind, id)` if present.
+    Delete {
+        /// The kind.
+        kind: String,
+        /// The id.
+        id: String,
+    },
+}
+
+/// Where a barrier's answer goes: an async caller (a request) or a blocking one (start-up).
+pub(crate) enum Ack {
+    Async(oneshot::Sender<Result<(), StorageError>>),
+    Blocking(std::sync::mpsc::Sender<Result<(), StorageError>>),
+}
+
+impl Ack {
+    fn send(self, answer: Result<(), StorageError>) {
+        match self {
+            Ack::Async(tx) => {
+                let _ = tx.send(answer);
+            }
+            Ack::Blocking(tx) => {
+                let _ = tx.send(answer);
+            }
+        }
+    }
+}
+
+/// What the writer thread is asked to do, in order.
+pub(crate) enum Job {
+    /// Append records to history (already numbered, in sequence order).
+    Events(Vec<Arc<StoredEvent>>),
+    /// Apply state changes.
+    State(Vec<StateOp>),
+    /// Forget all history (`reset`).
+    ClearEvents,
+    /// Forget all state but `meta` (`reset`).
+    WipeState,
+    /// Answer once everything queued before has committed.
+    Barrier(Ack),
+    /// Commit what is queued, answer barriers, and stop.
+    Shutdown,
+}
+
+pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let stop = batch.iter().any(|j| matches!(j, Job::Shutdown));
+        let result = write_batch(&mut conn, &batch);
+        match &result {
+            Ok(effect) => {
+                shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
+                if effect.cleared {
+                    shared.event_count.store(effect.added, Ordering::SeqCst);
+                } else {
+                    shared.event_count.fetch_add(effect.added, Ordering::SeqCst);
+                }
+                shared.stats.events.fetch_add(effect.added, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!(error = %e, "could not commit to the data dir; the calls waiting on it fail"),
+        }
+        let answer = result.map(|_| ());
+        for job in batch {
+            if let Job::Barrier(ack) = job {
+                shared.stats.acks.fetch_add(1, Ordering::Relaxed);
+                ack.send(answer.clone());
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    // Fold the WAL into the database so a clean stop leaves one file.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+struct Effect {
+    cleared: bool,
+    added: u64,
+}
+
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageError> {
+    let mut effect = Effect { cleared: false, added: 0 };
+    let mut last_seq: Option<u64> = None;
+    let tx = conn.transaction()?;
+    {
+        let mut insert_event = tx.prepare_cached(
+            "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut put = tx.prepare_cached(
+            "INSERT INTO state(kind, id, body) VALUES (?1, ?2, ?3) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
+        )?;
+        let mut delete = tx.prepare_cached("DELETE FROM state WHERE kind = ?1 AND id = ?2")?;
+        for job in batch {
+            match job {
+                Job::Events(events) => {
+                    for e in events {
+                        let r = &e.record;
+                        insert_event.execute(params![
+                            e.seq as i64,
+                            r.event_id,
+                            r.recipient_account_id,
+                            r.aws_region,
+                            r.event_name,
+                            e.epoch_seconds,
+                            e.json
+                        ])?;
+                        effect.added += 1;
+                        last_seq = Some(last_seq.map_or(e.seq, |s| s.max(e.seq)));
+                    }
+                }
+                Job::State(ops) => {
+                    for op in ops {
+                        match op {
+                            StateOp::Put { kind, id, body } => put.execute(params![kind, id, body])?,
+                            StateOp::Delete { kind, id } => delete.execute(params![kind, id])?,
+                        };
+                    }
+                }
+                Job::ClearEvents => {
+                    tx.execute("DELETE FROM events", [])?;
+                    effect.cleared = true;
+                    effect.added = 0;
+                }
+                Job::WipeState => {
+                    tx.execute("DELETE FROM state WHERE kind <> 'meta'", [])?;
+                }
+                Job::Barrier(_) | Job::Shutdown => {}
+            }
+        }
+        if let Some(seq) = last_seq {
+            put.execute(params!["meta", "last_seq", seq.to_string().into_bytes()])?;
+        }
+    }
+    tx.commit()?;
+    Ok(effect)
+}

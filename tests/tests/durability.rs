@@ -1,0 +1,274 @@
+//! `--data-dir`: everything survives a restart; one keytrail per data dir; key material is
+//! wrapped under a 0600 root key and never reaches the database in the clear.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::Tag;
+use keytrail_server::{App, Options};
+use keytrail_tests::Server;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let dir = std::env::temp_dir().join(format!("keytrail-{name}-{}-{nanos}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn with_dir(dir: &Path) -> Options {
+    Options { data_dir: Some(dir.to_path_buf()), ..Options::default() }
+}
+
+/// Every file under `dir` (database, WAL, lock, trail log files…).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn restart_keeps_keys_aliases_tags_rotations_history_and_clock() {
+    let dir = temp_dir("restart");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let key = kms
+        .create_key()
+        .description("survivor")
+        .tags(Tag::builder().tag_key("team").tag_value("blue").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    kms.create_alias().alias_name("alias/survivor").target_key_id(&key_id).send().await.unwrap();
+    let old_ct = kms.encrypt().key_id(&key_id).plaintext(Blob::new(&b"before rotation"[..])).send().await.unwrap();
+    kms.rotate_key_on_demand().key_id(&key_id).send().await.unwrap();
+    let new_ct = kms.encrypt().key_id("alias/survivor").plaintext(Blob::new(&b"after rotation"[..])).send().await.unwrap();
+    kms.enable_key_rotation().key_id(&key_id).rotation_period_in_days(180).send().await.unwrap();
+    kms.tag_resource().key_id(&key_id).tags(Tag::builder().tag_key("env").tag_value("ci").build().unwrap()).send().await.unwrap();
+    let doomed = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    kms.schedule_key_deletion().key_id(&doomed).pending_window_in_days(30).send().await.unwrap();
+    let moved = server.advance_clock(86_400 * 3).await;
+    let clock_before = moved["now"].as_str().unwrap().to_string();
+    let events_before = server.all_events().await;
+    assert!(events_before.len() >= 9, "{}", events_before.len());
+    let before_meta = kms.describe_key().key_id(&key_id).send().await.unwrap().key_metadata().unwrap().clone();
+    server.stop().await;
+
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    // Keys and all their material versions.
+    let plain = kms.decrypt().ciphertext_blob(old_ct.ciphertext_blob().unwrap().clone()).send().await.unwrap();
+    assert_eq!(plain.plaintext().unwrap().as_ref(), b"before rotation");
+    let plain = kms.decrypt().ciphertext_blob(new_ct.ciphertext_blob().unwrap().clone()).send().await.unwrap();
+    assert_eq!(plain.plaintext().unwrap().as_ref(), b"after rotation");
+    let after_meta = kms.describe_key().key_id("alias/survivor").send().await.unwrap().key_metadata().unwrap().clone();
+    assert_eq!(after_meta.key_id(), before_meta.key_id());
+    assert_eq!(after_meta.description(), Some("survivor"));
+    assert_eq!(after_meta.creation_date(), before_meta.creation_date());
+    assert_eq!(after_meta.current_key_material_id(), before_meta.current_key_material_id());
+    let rotations = kms.list_key_rotations().key_id(&key_id).send().await.unwrap();
+    assert_eq!(rotations.rotations().len(), 1);
+    let status = kms.get_key_rotation_status().key_id(&key_id).send().await.unwrap();
+    assert!(status.key_rotation_enabled());
+    assert_eq!(status.rotation_period_in_days(), Some(180));
+    let tags = kms.list_resource_tags().key_id(&key_id).send().await.unwrap();
+    let tags: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.tag_key(), t.tag_value())).collect();
+    assert_eq!(tags, vec![("team", "blue"), ("env", "ci")]);
+    let doomed_meta = kms.describe_key().key_id(&doomed).send().await.unwrap();
+    assert_eq!(doomed_meta.key_metadata().unwrap().key_state().unwrap().as_str(), "PendingDeletion");
+    let keys = kms.list_keys().send().await.unwrap();
+    assert_eq!(keys.keys().len(), 2);
+
+    // History: every record, same order, same ids; numbering continues after it.
+    let events_after = server.all_events().await;
+    assert!(events_after.len() >= events_before.len());
+    for (a, b) in events_before.iter().zip(&events_after) {
+        assert_eq!(a, b);
+    }
+    let last_before = events_before.last().unwrap()["eventID"].as_str().unwrap().to_string();
+    let newer = server.events(&format!("since={last_before}")).await;
+    assert_eq!(newer.len(), events_after.len() - events_before.len());
+    assert!(newer.iter().any(|r| r["eventName"] == "Decrypt"));
+
+    // The mock clock kept its offset: not before what it said before the restart.
+    let now = server.control("GET", "/_keytrail/clock", None).await;
+    assert!(now["now"].as_str().unwrap() >= clock_before.as_str(), "{now} vs {clock_before}");
+
+    // Advancing past the deletion date after the restart deletes the key (the schedule survived).
+    server.advance_clock(86_400 * 31).await;
+    assert!(kms.describe_key().key_id(&doomed).send().await.is_err());
+    assert_eq!(server.events("eventName=DeleteKey").await.len(), 1);
+    server.stop().await;
+
+    // ...and the deletion is durable too.
+    let server = Server::start_with(with_dir(&dir)).await;
+    assert_eq!(server.kms().list_keys().send().await.unwrap().keys().len(), 1);
+    assert_eq!(server.app.recorder.len(), server.all_events().await.len());
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_second_keytrail_on_the_same_data_dir_is_refused() {
+    let dir = temp_dir("locked");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let err = App::new(with_dir(&dir)).err().expect("second instance refused").to_string();
+    assert!(
+        err.contains(&format!("data dir {} is in use by another keytrail (pid {})", dir.display(), std::process::id())),
+        "{err}"
+    );
+    server.stop().await;
+    // Released at shutdown.
+    let again = App::new(with_dir(&dir)).expect("free again after stop");
+    again.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn key_material_is_wrapped_under_a_0600_root_key() {
+    let dir = temp_dir("wrapped");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    kms.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{id}");
+    let secrets: Vec<Vec<u8>> =
+        server.app.kms.store.key(&arn).unwrap().materials.iter().map(|m| m.secret.to_vec()).collect();
+    assert_eq!(secrets.len(), 2);
+    // Look while running (WAL present) and after a clean stop (checkpointed into the db).
+    for phase in ["running", "stopped"] {
+        if phase == "stopped" {
+            server.app.shutdown().await;
+        }
+        for path in files_under(&dir) {
+            if path.file_name().unwrap() == "root.key" {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for s in &secrets {
+                assert!(!contains(&bytes, s), "{phase}: raw key material in {}", path.display());
+                assert!(!contains(&bytes, hex::encode(s).as_bytes()), "{phase}: hex key material in {}", path.display());
+                assert!(!contains(&bytes, hex::encode_upper(s).as_bytes()), "{phase}: HEX key material in {}", path.display());
+            }
+        }
+    }
+    let mode = std::fs::metadata(dir.join("root.key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "root.key mode {mode:o}");
+    assert_eq!(std::fs::metadata(dir.join("root.key")).unwrap().len(), 32);
+    drop(server);
+
+    // A root key others can read is refused with a clear message.
+    std::fs::set_permissions(dir.join("root.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = App::new(with_dir(&dir)).err().expect("refused").to_string();
+    assert!(err.contains("root.key") && err.contains("0644"), "{err}");
+    // A missing root key with wrapped material on disk is refused, not silently replaced.
+    std::fs::remove_file(dir.join("root.key")).unwrap();
+    let err = App::new(with_dir(&dir)).err().expect("refused").to_string();
+    assert!(err.contains("root.key") && err.contains("missing"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn reset_wipes_the_data_dir_too() {
+    let dir = temp_dir("reset");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    kms.create_alias().alias_name("alias/gone").target_key_id(&id).send().await.unwrap();
+    server.control("POST", "/_keytrail/reset", None).await;
+    assert!(server.all_events().await.is_empty());
+    server.stop().await;
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    assert!(kms.list_keys().send().await.unwrap().keys().is_empty());
+    assert!(kms.list_aliases().send().await.unwrap().aliases().is_empty());
+    // Only the ListKeys and ListAliases just made.
+    assert_eq!(server.all_events().await.len(), 2);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn without_a_data_dir_nothing_is_written() {
+    let server = Server::start().await;
+    assert!(server.app.storage.is_none());
+    server.kms().create_key().send().await.unwrap();
+    assert_eq!(server.app.recorder.len(), 1);
+}
+
+const SEEDED: &str = "11111111-2222-3333-4444-555555555555";
+
+fn seeded_config() -> String {
+    format!(
+        r#"
+[[users]]
+account = "111122223333"
+name = "bob"
+access_key_id = "AKIABOB0000000000001"
+secret_access_key = "bob-secret"
+[[keys]]
+account = "111122223333"
+region = "us-east-1"
+key_id = "{SEEDED}"
+description = "seeded"
+aliases = ["alias/seeded"]
+"#
+    )
+}
+
+#[tokio::test]
+async fn seeded_keys_policies_and_grants_survive_a_restart() {
+    use aws_sdk_kms::types::GrantOperation;
+    let dir = temp_dir("seeded");
+    let options = || Options { data_dir: Some(dir.clone()), ..Options::from_config(&seeded_config()).unwrap() };
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    // The seed has no material_hex: its random material must be stored, not drawn again.
+    let ct = kms.encrypt().key_id("alias/seeded").plaintext(Blob::new(&b"seeded"[..])).send().await.unwrap();
+    let bob = server.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    assert!(bob.encrypt().key_id(SEEDED).plaintext(Blob::new(&b"x"[..])).send().await.is_err());
+    kms.create_grant()
+        .key_id(SEEDED)
+        .grantee_principal("arn:aws:iam::111122223333:user/bob")
+        .operations(GrantOperation::Encrypt)
+        .send()
+        .await
+        .unwrap();
+    let custom = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"deny-bob","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}]}"#;
+    kms.put_key_policy().key_id(&custom).policy_name("default").policy(policy).send().await.unwrap();
+    server.stop().await;
+
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    let plain = kms.decrypt().ciphertext_blob(ct.ciphertext_blob().unwrap().clone()).send().await.unwrap();
+    assert_eq!(plain.plaintext().unwrap().as_ref(), b"seeded");
+    let bob = server.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    bob.encrypt().key_id(SEEDED).plaintext(Blob::new(&b"x"[..])).send().await.expect("grant survived");
+    assert_eq!(kms.list_grants().key_id(SEEDED).send().await.unwrap().grants().len(), 1);
+    let stored = kms.get_key_policy().key_id(&custom).policy_name("default").send().await.unwrap();
+    assert_eq!(stored.policy(), Some(policy));
+    // Reset re-seeds: the seeded key is back (with new material), the grant and custom key gone.
+    server.control("POST", "/_keytrail/reset", None).await;
+    server.stop().await;
+    let server = Server::start_with(options()).await;
+    let kms = server.kms();
+    let keys = kms.list_keys().send().await.unwrap();
+    assert_eq!(keys.keys().len(), 1);
+    assert_eq!(keys.keys()[0].key_id(), Some(SEEDED));
+    assert!(kms.list_grants().key_id(SEEDED).send().await.unwrap().grants().is_empty());
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
