@@ -272,3 +272,40 @@ async fn seeded_keys_policies_and_grants_survive_a_restart() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn trails_their_selectors_and_logging_state_survive_a_restart() {
+    use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
+    let dir = temp_dir("trails");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let ct = server.cloudtrail();
+    ct.create_trail().name("audit").s3_bucket_name("bucket").send().await.unwrap();
+    ct.create_trail().name("gone").s3_bucket_name("bucket").send().await.unwrap();
+    ct.start_logging().name("audit").send().await.unwrap();
+    ct.put_event_selectors()
+        .trail_name("audit")
+        .event_selectors(
+            EventSelector::builder()
+                .read_write_type(ReadWriteType::WriteOnly)
+                .include_management_events(true)
+                .exclude_management_event_sources("kms.amazonaws.com")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ct.delete_trail().name("gone").send().await.unwrap();
+    server.stop().await;
+
+    let server = Server::start_with(with_dir(&dir)).await;
+    let ct = server.cloudtrail();
+    let names: Vec<String> = ct.list_trails().send().await.unwrap().trails().iter().filter_map(|t| t.name().map(str::to_string)).collect();
+    assert_eq!(names, ["audit"], "created trails kept, deleted ones stay deleted");
+    assert_eq!(ct.get_trail_status().name("audit").send().await.unwrap().is_logging(), Some(true));
+    let selectors = ct.get_event_selectors().trail_name("audit").send().await.unwrap();
+    let s = &selectors.event_selectors()[0];
+    assert_eq!(s.read_write_type(), Some(&ReadWriteType::WriteOnly));
+    assert_eq!(s.exclude_management_event_sources(), ["kms.amazonaws.com"]);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,7 +92,12 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
             r.resources = Some(vec![trail.clone()]);
         }
     }
-    app.commit(Vec::new(), records).await;
+    // With a data dir, a call that changed trails stores the whole (small) trail set with its record.
+    let trails_changed = error.is_none() && !op.read_only();
+    if let Err(e) = app.try_commit_with(Vec::new(), records, trails_changed.then(|| app.cloudtrail.trails.snapshot())).await {
+        let err = ApiError { status: 500, code: "InternalFailure".into(), message: format!("The call could not be made durable: {e}") };
+        return error_response(&meta.request_id, &err);
+    }
     match error {
         Some(e) => error_response(&meta.request_id, &e),
         None => json_response(200, &meta.request_id, &outcome.result.unwrap_or_default()),

@@ -9,6 +9,21 @@ use keytrail_storage::Storage;
 
 use crate::{Options, StartError};
 
+/// Storage kind and id under which the whole trail set is kept (trails are few: one row).
+pub(crate) const TRAILS_KIND: &str = "trails";
+/// See [`TRAILS_KIND`].
+pub(crate) const TRAILS_ID: &str = "all";
+
+/// Loads the stored trail set into `cloudtrail`.
+pub(crate) fn restore_trails(storage: &Storage, cloudtrail: &keytrail_audit::service::CloudTrail) -> Result<(), StartError> {
+    let stored: Vec<(String, Vec<keytrail_audit::trails::Trail>)> =
+        storage.load_kind(TRAILS_KIND).map_err(|e| StartError(format!("cannot load trails from the data dir: {e}")))?;
+    if let Some((_, trails)) = stored.into_iter().next() {
+        cloudtrail.trails.restore(trails);
+    }
+    Ok(())
+}
+
 /// Opens `options.data_dir` (if set), loads keys, aliases and the clock offset into `store` and
 /// `clock`, and returns the storage with a recorder whose history lives on disk. Without a data
 /// dir: no storage and an in-memory recorder.

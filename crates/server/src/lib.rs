@@ -115,6 +115,12 @@ impl App {
                 return Err(e);
             }
         };
+        if let Some(s) = &storage {
+            if let Err(e) = durable::restore_trails(s, &cloudtrail) {
+                s.close();
+                return Err(e);
+            }
+        }
         let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail };
         app.apply_seeds();
         if let Some(storage) = &app.storage {
@@ -144,11 +150,23 @@ impl App {
     /// Records the call's records and, with `--data-dir`, returns once its state changes and
     /// records are committed to disk (group commit: one fsync shared by every call queued).
     pub async fn try_commit(&self, changes: Vec<Change>, records: Vec<CloudTrailRecord>) -> Result<(), StorageError> {
+        self.try_commit_with(changes, records, None).await
+    }
+
+    /// [`App::try_commit`] that also stores the trail set (`trails`), for calls that changed it.
+    pub async fn try_commit_with(
+        &self,
+        changes: Vec<Change>,
+        records: Vec<CloudTrailRecord>,
+        trails: Option<Vec<keytrail_audit::trails::Trail>>,
+    ) -> Result<(), StorageError> {
         self.recorder.record(records);
-        match &self.storage {
-            Some(storage) => storage.commit(&self.kms.store, &changes, Vec::new(), self.clock.offset()).await,
-            None => Ok(()),
-        }
+        let Some(storage) = &self.storage else { return Ok(()) };
+        let extra = match trails {
+            Some(t) => vec![Storage::put_op(durable::TRAILS_KIND, durable::TRAILS_ID, &t)?],
+            None => Vec::new(),
+        };
+        storage.commit(&self.kms.store, &changes, extra, self.clock.offset()).await
     }
 
     /// The `errorCode` a record shows for an API error code (denials are configurable).
