@@ -91,6 +91,18 @@ impl Kms {
             .unwrap_or_else(|| Err(KmsError::key_not_found(arn)))
     }
 
+    /// [`Kms::read_key`] for the common case: authorize `action` by `caller` on the key, no
+    /// conditions.
+    pub fn read_key_as<T>(
+        &self,
+        caller: &Caller,
+        arn: &str,
+        action: &'static str,
+        f: impl FnOnce(&Key) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
+        self.read_key(arn, |key| self.authorize(&AccessRequest::new(caller, action, Some(key))), f)
+    }
+
     /// Changes the key `arn` after authorizing `action` on it, and notes the change.
     pub fn change_key<T>(
         &self,

@@ -132,7 +132,7 @@ pub(crate) fn delete(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     ctx.touch(&account, &key_arn);
     ctx.touch(&account, &a_arn);
     let caller = ctx.caller;
-    kms.read_key(&key_arn, |key| kms.authorize(&AccessRequest::new(caller, "kms:DeleteAlias", Some(key))), |_| Ok(()))?;
+    kms.read_key_as(caller, &key_arn, "kms:DeleteAlias", |_| Ok(()))?;
     authorize_alias(kms, ctx, "kms:DeleteAlias")?;
     kms.store.remove_alias(&a_arn);
     ctx.changes.push(Change::Alias(a_arn));

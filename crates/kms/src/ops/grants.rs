@@ -189,9 +189,7 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let grants = kms.read_key(
-        &arn,
-        |key| kms.authorize(&AccessRequest::new(caller, "kms:ListGrants", Some(key))),
+    let grants = kms.read_key_as(caller, &arn, "kms:ListGrants",
         |key| {
             Ok(key
                 .grants

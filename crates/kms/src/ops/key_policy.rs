@@ -3,8 +3,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::list_keys::page_response;
-use crate::authorize::AccessRequest;
+use super::list_keys::{page_response, KeyListRequest};
 use crate::paging::paginate;
 use crate::policy_check::check_new_policy;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
@@ -32,9 +31,7 @@ pub(crate) fn get(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     ctx.default_param("policyName", json!(name));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let policy = kms.read_key(
-        &arn,
-        |key| kms.authorize(&AccessRequest::new(caller, "kms:GetKeyPolicy", Some(key))),
+    let policy = kms.read_key_as(caller, &arn, "kms:GetKeyPolicy",
         |key| Ok(key.policy.clone()),
     )?;
     Ok(json!({ "Policy": policy, "PolicyName": name }))
@@ -70,20 +67,12 @@ pub(crate) fn put(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListRequest {
-    key_id: Option<String>,
-    limit: Option<i64>,
-    marker: Option<String>,
-}
-
 pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
-    let req: ListRequest = crate::wire::decode(body)?;
+    let req: KeyListRequest = crate::wire::decode(body)?;
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    kms.read_key(&arn, |key| kms.authorize(&AccessRequest::new(caller, "kms:ListKeyPolicies", Some(key))), |_| Ok(()))?;
+    kms.read_key_as(caller, &arn, "kms:ListKeyPolicies", |_| Ok(()))?;
     let page = paginate("policies", vec![("default".to_string(), json!("default"))], req.limit, req.marker.as_deref(), 100, 1000)?;
     Ok(page_response("PolicyNames", page))
 }

@@ -27,6 +27,15 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     Ok(page_response("Keys", page))
 }
 
+/// A List* request about one key: `KeyId`, `Limit`, `Marker`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct KeyListRequest {
+    pub(crate) key_id: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) marker: Option<String>,
+}
+
 /// A List* response: the items, `Truncated`, and `NextMarker` when truncated.
 pub(crate) fn page_response(member: &str, page: crate::paging::Page<Value>) -> Value {
     let mut out = json!({ member: page.items, "Truncated": page.next_marker.is_some() });

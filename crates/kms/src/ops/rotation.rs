@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use super::key_state::key_arn_of;
 use super::list_keys::page_response;
-use crate::authorize::AccessRequest;
 use crate::key::{Key, KeyMaterial, KeyState, RotationSchedule, RotationType};
 use crate::paging::paginate;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError, ServiceEvent};
@@ -79,9 +78,7 @@ pub(crate) fn disable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resu
 pub(crate) fn status(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let arn = key_arn_of(kms, ctx, body)?;
     let caller = ctx.caller;
-    kms.read_key(
-        &arn,
-        |key| kms.authorize(&AccessRequest::new(caller, "kms:GetKeyRotationStatus", Some(key))),
+    kms.read_key_as(caller, &arn, "kms:GetKeyRotationStatus",
         |key| {
             if !key.is_symmetric_encryption() {
                 return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
@@ -164,9 +161,7 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     validate::one_of(&include, "includeKeyMaterial", &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"])?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let entries = kms.read_key(
-        &arn,
-        |key| kms.authorize(&AccessRequest::new(caller, "kms:ListKeyRotations", Some(key))),
+    let entries = kms.read_key_as(caller, &arn, "kms:ListKeyRotations",
         |key| {
             if !key.is_symmetric_encryption() {
                 return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));

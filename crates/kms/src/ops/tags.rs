@@ -3,8 +3,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::list_keys::page_response;
-use crate::authorize::AccessRequest;
+use super::list_keys::{page_response, KeyListRequest};
 use crate::paging::paginate;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
 
@@ -93,22 +92,12 @@ pub(crate) fn untag(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListRequest {
-    key_id: Option<String>,
-    limit: Option<i64>,
-    marker: Option<String>,
-}
-
 pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
-    let req: ListRequest = crate::wire::decode(body)?;
+    let req: KeyListRequest = crate::wire::decode(body)?;
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let tags = kms.read_key(
-        &arn,
-        |key| kms.authorize(&AccessRequest::new(caller, "kms:ListResourceTags", Some(key))),
+    let tags = kms.read_key_as(caller, &arn, "kms:ListResourceTags",
         |key| {
             Ok(key
                 .tags
