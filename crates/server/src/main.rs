@@ -4,6 +4,12 @@ use clap::Parser;
 use keytrail_server::config::{ConfigError, ConfigFile};
 use keytrail_server::{App, Options};
 
+/// mimalloc instead of the system allocator: a call allocates and frees many small strings
+/// (the request, its record, its JSON), and glibc's malloc showed up as a fifth of the CPU
+/// time under load (perf, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command line of the contract (shared/spec/product.md).
 #[derive(Parser, Debug)]
 #[command(name = "keytrail", version, about = "A local AWS KMS that leaves a CloudTrail")]

@@ -11,6 +11,7 @@
 //! - History lives on disk only ([`DiskEventLog`]); memory stays flat however long keytrail runs.
 //! - One keytrail per data dir: an exclusive lock on `keytrail.lock` ([`lock`]).
 
+mod checkpoint;
 mod codec;
 mod error;
 mod events;
@@ -127,6 +128,9 @@ impl Storage {
         let db_path = dir.join(schema::DB_FILE);
         let conn = schema::open(&db_path)?;
         schema::migrate(&conn)?;
+        // Checkpoints run on their own thread (checkpoint.rs), not inside a commit.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        let checkpointer = checkpoint::Checkpointer::start(&db_path)?;
         let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind = 'key'", [], |r| r.get(0))?;
         let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
         let event_count: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
@@ -151,7 +155,7 @@ impl Storage {
         let thread_shared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("keytrail-storage".into())
-            .spawn(move || writer::run(conn, rx, thread_shared))
+            .spawn(move || writer::run(conn, rx, thread_shared, checkpointer))
             .map_err(|e| StorageError::new(format!("cannot start the storage writer: {e}")))?;
         *shared.writer.lock() = Some(handle);
         Ok(Storage { shared })

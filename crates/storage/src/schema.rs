@@ -17,7 +17,7 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StorageError::new(format!("{} cannot use write-ahead logging (journal_mode={mode})", path.display())));
     }
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")?;
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864;")?;
     Ok(conn)
 }
 

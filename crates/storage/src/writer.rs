@@ -11,6 +11,7 @@ use keytrail_audit::StoredEvent;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
+use crate::checkpoint::Checkpointer;
 use crate::{Shared, StorageError};
 
 /// Most jobs written in one transaction.
@@ -72,7 +73,7 @@ pub(crate) enum Job {
     Shutdown,
 }
 
-pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>) {
+pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, mut checkpointer: Checkpointer) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -85,6 +86,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>) 
         let result = write_batch(&mut conn, &batch);
         match &result {
             Ok(effect) => {
+                checkpointer.committed(&conn);
                 shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
                 if effect.cleared {
                     shared.event_count.store(effect.added, Ordering::SeqCst);
@@ -106,6 +108,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>) 
             break;
         }
     }
+    checkpointer.stop();
     // Fold the WAL into the database so a clean stop leaves one file.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
