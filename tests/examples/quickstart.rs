@@ -4,7 +4,7 @@
 use aws_sdk_kms::primitives::Blob;
 
 #[tokio::main]
-async fn main() -> Result<(), aws_sdk_kms::Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url("http://127.0.0.1:4599")
         .region(aws_config::Region::new("us-east-1"))

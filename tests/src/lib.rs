@@ -174,12 +174,32 @@ pub fn assert_api_record_shape(r: &Value) {
     assert!(r.get("requestParameters").is_some() && r.get("responseElements").is_some());
     let keys: Vec<&str> = r.as_object().expect("object").keys().map(String::as_str).collect();
     let order = [
-        "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
-        "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData",
-        "requestID", "eventID", "readOnly", "resources", "eventType", "managementEvent", "recipientAccountId",
-        "sharedEventID", "serviceEventDetails", "eventCategory",
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "requestID",
+        "eventID",
+        "readOnly",
+        "resources",
+        "eventType",
+        "managementEvent",
+        "recipientAccountId",
+        "sharedEventID",
+        "serviceEventDetails",
+        "eventCategory",
     ];
-    let positions: Vec<usize> = keys.iter().map(|k| order.iter().position(|o| o == k).unwrap_or_else(|| panic!("unexpected field {k}"))).collect();
+    let positions: Vec<usize> =
+        keys.iter().map(|k| order.iter().position(|o| o == k).unwrap_or_else(|| panic!("unexpected field {k}"))).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "fields out of AWS order: {keys:?}");
 }
 

@@ -35,11 +35,15 @@ pub fn log_files(root: &Path) -> Vec<LogFile> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "gz") {
                 let mut text = String::new();
-                flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("open"))
-                    .read_to_string(&mut text)
-                    .expect("a gzip file");
+                flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("open")).read_to_string(&mut text).expect("a gzip file");
                 let body: Value = serde_json::from_str(&text).expect("a JSON log file");
-                let key = path.strip_prefix(root).expect("under root").components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let key = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.push(LogFile { key, records: body["Records"].as_array().cloned().expect("Records") });
             }
         }

@@ -207,10 +207,7 @@ async fn cross_account_allowed_is_recorded_in_both_accounts() {
     assert_eq!(a["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "false");
     let pid = a["userIdentity"]["principalId"].as_str().unwrap();
     assert!(pid.starts_with("AROA") && pid.ends_with(":ci"), "{pid}");
-    assert_eq!(
-        b["userIdentity"],
-        serde_json::json!({"type": "AWSAccount", "principalId": pid, "accountId": OTHER})
-    );
+    assert_eq!(b["userIdentity"], serde_json::json!({"type": "AWSAccount", "principalId": pid, "accountId": OTHER}));
     assert!(a["sharedEventID"].is_string());
     assert_eq!(a["sharedEventID"], b["sharedEventID"]);
     assert_ne!(a["eventID"], b["eventID"]);
@@ -376,7 +373,11 @@ async fn key_policy_operations_validate_and_check_lockout() {
     let (c, m) = code(&err);
     assert_eq!(c, "MalformedPolicyDocumentException");
     assert!(m.contains("will not allow you to update the key policy in the future"), "{m}");
-    assert_eq!(alice.get_key_policy().key_id(&id).send().await.unwrap().policy().unwrap(), keytrail_iam_default_policy(OWNER), "refused policy changed nothing");
+    assert_eq!(
+        alice.get_key_policy().key_id(&id).send().await.unwrap().policy().unwrap(),
+        keytrail_iam_default_policy(OWNER),
+        "refused policy changed nothing"
+    );
     alice.put_key_policy().key_id(&id).policy(&bob_only).bypass_policy_lockout_safety_check(true).send().await.expect("bypass");
     let r = s.events("eventName=PutKeyPolicy").await.pop().unwrap();
     assert_eq!(r["requestParameters"]["policy"], bob_only.as_str());
@@ -479,9 +480,8 @@ async fn denial_error_code_is_configurable_and_reset_reapplies_seeds() {
 #[tokio::test]
 async fn seeded_material_is_used_as_given() {
     let material = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    let text = format!(
-        "[[keys]]\naccount = \"{OWNER}\"\nregion = \"us-east-1\"\nkey_id = \"{OPEN_KEY}\"\nmaterial_hex = [\"{material}\"]\n"
-    );
+    let text =
+        format!("[[keys]]\naccount = \"{OWNER}\"\nregion = \"us-east-1\"\nkey_id = \"{OPEN_KEY}\"\nmaterial_hex = [\"{material}\"]\n");
     let a = Server::start_with(Options::from_config(&text).unwrap()).await;
     let ct = encrypt(&a.kms(), OPEN_KEY).await.unwrap();
     drop(a);

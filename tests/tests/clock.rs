@@ -23,9 +23,24 @@ fn epoch(event_time: &str) -> i64 {
 fn assert_service_event(r: &Value, name: &str, key_arn: &str) {
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
     let mut expected = vec![
-        "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
-        "userAgent", "requestParameters", "responseElements", "eventID", "readOnly", "resources", "eventType",
-        "managementEvent", "recipientAccountId", "serviceEventDetails", "eventCategory",
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "requestParameters",
+        "responseElements",
+        "eventID",
+        "readOnly",
+        "resources",
+        "eventType",
+        "managementEvent",
+        "recipientAccountId",
+        "serviceEventDetails",
+        "eventCategory",
     ];
     if name != "RotateKey" {
         expected.retain(|k| *k != "serviceEventDetails");

@@ -46,11 +46,8 @@ fn assert_event_is(e: &Event, r: &Value) {
     assert_eq!(e.access_key_id(), r["userIdentity"]["accessKeyId"].as_str());
     assert_eq!(e.event_time().unwrap().secs(), epoch(r["eventTime"].as_str().unwrap()));
     assert_eq!(e.event_source(), r["eventSource"].as_str());
-    let resources: Vec<(String, String)> = e
-        .resources()
-        .iter()
-        .map(|x| (x.resource_type().unwrap().to_string(), x.resource_name().unwrap().to_string()))
-        .collect();
+    let resources: Vec<(String, String)> =
+        e.resources().iter().map(|x| (x.resource_type().unwrap().to_string(), x.resource_name().unwrap().to_string())).collect();
     let expected: Vec<(String, String)> = r["resources"]
         .as_array()
         .into_iter()
@@ -64,12 +61,8 @@ fn assert_event_is(e: &Event, r: &Value) {
 
 /// History's records delivered to `ACCOUNT` in us-east-1, newest first (LookupEvents' order).
 async fn history_newest_first(server: &Server) -> Vec<Value> {
-    let mut all: Vec<Value> = server
-        .events(&format!("account={ACCOUNT}"))
-        .await
-        .into_iter()
-        .filter(|r| r["awsRegion"] == "us-east-1")
-        .collect();
+    let mut all: Vec<Value> =
+        server.events(&format!("account={ACCOUNT}")).await.into_iter().filter(|r| r["awsRegion"] == "us-east-1").collect();
     all.reverse();
     all
 }
@@ -256,13 +249,8 @@ async fn lookup_refuses_bad_arguments() {
     assert_eq!(code(&e), "InvalidTimeRangeException");
     let page = ct.lookup_events().max_results(1).send().await.unwrap();
     let token = page.next_token().unwrap().to_string();
-    let other = ct
-        .lookup_events()
-        .lookup_attributes(attr(LookupAttributeKey::EventName, "ListKeys"))
-        .next_token(&token)
-        .send()
-        .await
-        .unwrap_err();
+    let other =
+        ct.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "ListKeys")).next_token(&token).send().await.unwrap_err();
     assert_eq!(code(&other), "InvalidNextTokenException");
     let garbage = ct.lookup_events().next_token("not-a-token").send().await.unwrap_err();
     assert_eq!(code(&garbage), "InvalidNextTokenException");

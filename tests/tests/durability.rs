@@ -125,10 +125,7 @@ async fn a_second_keytrail_on_the_same_data_dir_is_refused() {
     let dir = temp_dir("locked");
     let server = Server::start_with(with_dir(&dir)).await;
     let err = App::new(with_dir(&dir)).err().expect("second instance refused").to_string();
-    assert!(
-        err.contains(&format!("data dir {} is in use by another keytrail (pid {})", dir.display(), std::process::id())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("data dir {} is in use by another keytrail (pid {})", dir.display(), std::process::id())), "{err}");
     server.stop().await;
     // Released at shutdown.
     let again = App::new(with_dir(&dir)).expect("free again after stop");
@@ -144,8 +141,7 @@ async fn key_material_is_wrapped_under_a_0600_root_key() {
     let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
     kms.rotate_key_on_demand().key_id(&id).send().await.unwrap();
     let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{id}");
-    let secrets: Vec<Vec<u8>> =
-        server.app.kms.store.key(&arn).unwrap().materials.iter().map(|m| m.secret.to_vec()).collect();
+    let secrets: Vec<Vec<u8>> = server.app.kms.store.key(&arn).unwrap().materials.iter().map(|m| m.secret.to_vec()).collect();
     assert_eq!(secrets.len(), 2);
     // Look while running (WAL present) and after a clean stop (checkpointed into the db).
     for phase in ["running", "stopped"] {

@@ -11,7 +11,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+const AUTH: &str =
+    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
 
 /// Sends raw bytes and reads until the server closes or `wait` passes; returns what came back.
 async fn exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> Vec<u8> {
@@ -88,17 +89,53 @@ async fn malformed_requests_get_aws_errors_and_change_nothing() {
         ("json null", "TagResource", b"null".to_vec(), 400, "SerializationException"),
         ("deep nesting", "CreateKey", deep.into_bytes(), 400, "SerializationException"),
         ("wrong type", "CreateKey", br#"{"Description": 12}"#.to_vec(), 400, "SerializationException"),
-        ("wrong type nested", "TagResource", format!(r#"{{"KeyId":"{key_id}","Tags":[{{"TagKey":1}}]}}"#).into_bytes(), 400, "SerializationException"),
+        (
+            "wrong type nested",
+            "TagResource",
+            format!(r#"{{"KeyId":"{key_id}","Tags":[{{"TagKey":1}}]}}"#).into_bytes(),
+            400,
+            "SerializationException",
+        ),
         ("missing key id", "DisableKey", b"{}".to_vec(), 400, "ValidationException"),
         ("missing alias target", "CreateAlias", br#"{"AliasName":"alias/x"}"#.to_vec(), 400, "ValidationException"),
         ("oversized description", "CreateKey", format!(r#"{{"Description":"{huge}"}}"#).into_bytes(), 400, "ValidationException"),
-        ("oversized description update", "UpdateKeyDescription", format!(r#"{{"KeyId":"{key_id}","Description":"{huge}"}}"#).into_bytes(), 400, "ValidationException"),
+        (
+            "oversized description update",
+            "UpdateKeyDescription",
+            format!(r#"{{"KeyId":"{key_id}","Description":"{huge}"}}"#).into_bytes(),
+            400,
+            "ValidationException",
+        ),
         ("oversized key id", "DisableKey", format!(r#"{{"KeyId":"{}"}}"#, "k".repeat(3000)).into_bytes(), 400, "ValidationException"),
-        ("oversized plaintext", "Encrypt", format!(r#"{{"KeyId":"{key_id}","Plaintext":"{}"}}"#, "A".repeat(8000)).into_bytes(), 400, "ValidationException"),
-        ("invalid base64", "Encrypt", format!(r#"{{"KeyId":"{key_id}","Plaintext":"!!not base64!!"}}"#).into_bytes(), 400, "SerializationException"),
+        (
+            "oversized plaintext",
+            "Encrypt",
+            format!(r#"{{"KeyId":"{key_id}","Plaintext":"{}"}}"#, "A".repeat(8000)).into_bytes(),
+            400,
+            "ValidationException",
+        ),
+        (
+            "invalid base64",
+            "Encrypt",
+            format!(r#"{{"KeyId":"{key_id}","Plaintext":"!!not base64!!"}}"#).into_bytes(),
+            400,
+            "SerializationException",
+        ),
         ("invalid base64 ciphertext", "Decrypt", br#"{"CiphertextBlob":"%%%%"}"#.to_vec(), 400, "SerializationException"),
-        ("huge encryption context", "Encrypt", format!(r#"{{"KeyId":"{key_id}","Plaintext":"aGk=","EncryptionContext":{{{big_ctx}}}}}"#).into_bytes(), 400, "ValidationException"),
-        ("random ciphertext", "Decrypt", br#"{"CiphertextBlob":"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJCrze8SNFZ4kA=="}"#.to_vec(), 400, "InvalidCiphertextException"),
+        (
+            "huge encryption context",
+            "Encrypt",
+            format!(r#"{{"KeyId":"{key_id}","Plaintext":"aGk=","EncryptionContext":{{{big_ctx}}}}}"#).into_bytes(),
+            400,
+            "ValidationException",
+        ),
+        (
+            "random ciphertext",
+            "Decrypt",
+            br#"{"CiphertextBlob":"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJCrze8SNFZ4kA=="}"#.to_vec(),
+            400,
+            "InvalidCiphertextException",
+        ),
         ("empty ciphertext", "Decrypt", br#"{"CiphertextBlob":""}"#.to_vec(), 400, "ValidationException"),
         ("zero limit", "ListKeys", br#"{"Limit":0}"#.to_vec(), 400, "ValidationException"),
         ("negative limit", "ListAliases", br#"{"Limit":-5}"#.to_vec(), 400, "ValidationException"),
@@ -106,10 +143,28 @@ async fn malformed_requests_get_aws_errors_and_change_nothing() {
         ("float limit", "ListKeys", br#"{"Limit":1e300}"#.to_vec(), 400, "SerializationException"),
         ("garbage marker", "ListKeys", br#"{"Marker":"not-a-marker"}"#.to_vec(), 400, "InvalidMarkerException"),
         ("oversized marker", "ListAliases", format!(r#"{{"Marker":"{}"}}"#, "m".repeat(5000)).into_bytes(), 400, "ValidationException"),
-        ("absurd deletion window", "ScheduleKeyDeletion", format!(r#"{{"KeyId":"{key_id}","PendingWindowInDays":100000}}"#).into_bytes(), 400, "ValidationException"),
-        ("absurd rotation period", "EnableKeyRotation", format!(r#"{{"KeyId":"{key_id}","RotationPeriodInDays":-1}}"#).into_bytes(), 400, "ValidationException"),
+        (
+            "absurd deletion window",
+            "ScheduleKeyDeletion",
+            format!(r#"{{"KeyId":"{key_id}","PendingWindowInDays":100000}}"#).into_bytes(),
+            400,
+            "ValidationException",
+        ),
+        (
+            "absurd rotation period",
+            "EnableKeyRotation",
+            format!(r#"{{"KeyId":"{key_id}","RotationPeriodInDays":-1}}"#).into_bytes(),
+            400,
+            "ValidationException",
+        ),
         ("absurd byte count", "GenerateRandom", br#"{"NumberOfBytes":1000000000}"#.to_vec(), 400, "ValidationException"),
-        ("absurd data key size", "GenerateDataKey", format!(r#"{{"KeyId":"{key_id}","NumberOfBytes":4294967296}}"#).into_bytes(), 400, "ValidationException"),
+        (
+            "absurd data key size",
+            "GenerateDataKey",
+            format!(r#"{{"KeyId":"{key_id}","NumberOfBytes":4294967296}}"#).into_bytes(),
+            400,
+            "ValidationException",
+        ),
     ];
     let mut reached_operation = 0;
     for (case, op, body, status, code) in &cases {
@@ -249,7 +304,9 @@ async fn slow_and_half_closed_connections_do_not_block_or_change_anything() {
 
     // A body that never completes is cut off after the body timeout, with an error.
     let mut buf = Vec::new();
-    let waited = tokio::time::timeout(Duration::from_secs(keytrail_server::http::BODY_READ_TIMEOUT.as_secs() + 5), slow_body.read_to_end(&mut buf)).await;
+    let waited =
+        tokio::time::timeout(Duration::from_secs(keytrail_server::http::BODY_READ_TIMEOUT.as_secs() + 5), slow_body.read_to_end(&mut buf))
+            .await;
     assert!(waited.is_ok(), "a stalled body holds its connection forever");
     if !buf.is_empty() {
         expect_error("stalled body", &parse(&buf), 408, "RequestTimeoutException");

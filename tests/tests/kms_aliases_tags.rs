@@ -73,9 +73,7 @@ async fn alias_create_update_delete() {
     // Ciphertexts made through the alias keep their key.
     let dec = kms.decrypt().ciphertext_blob(ct_a.ciphertext_blob.unwrap()).send().await.unwrap();
     assert_eq!(dec.key_id(), Some(a_arn.as_str()));
-    let f = failure(
-        kms.decrypt().ciphertext_blob(ct_b.ciphertext_blob.clone().unwrap()).key_id(&a).send().await.unwrap_err(),
-    );
+    let f = failure(kms.decrypt().ciphertext_blob(ct_b.ciphertext_blob.clone().unwrap()).key_id(&a).send().await.unwrap_err());
     assert_eq!(f.code, "IncorrectKeyException");
 
     let out = kms.delete_alias().alias_name("alias/app").send().await.unwrap();
@@ -130,13 +128,7 @@ async fn alias_errors() {
         ),
         (
             "too long",
-            kms.create_alias()
-                .alias_name(format!("alias/{}", "x".repeat(251)))
-                .target_key_id(&b)
-                .send()
-                .await
-                .err()
-                .map(failure),
+            kms.create_alias().alias_name(format!("alias/{}", "x".repeat(251))).target_key_id(&b).send().await.err().map(failure),
             "ValidationException",
         ),
         (
@@ -165,16 +157,8 @@ async fn alias_errors() {
             kms.update_alias().alias_name("alias/taken").target_key_id("alias/taken").send().await.err().map(failure),
             "NotFoundException",
         ),
-        (
-            "delete unknown",
-            kms.delete_alias().alias_name("alias/none").send().await.err().map(failure),
-            "NotFoundException",
-        ),
-        (
-            "delete reserved",
-            kms.delete_alias().alias_name("alias/aws/s3").send().await.err().map(failure),
-            "InvalidAliasNameException",
-        ),
+        ("delete unknown", kms.delete_alias().alias_name("alias/none").send().await.err().map(failure), "NotFoundException"),
+        ("delete reserved", kms.delete_alias().alias_name("alias/aws/s3").send().await.err().map(failure), "InvalidAliasNameException"),
     ];
     for (what, err, code) in cases {
         let f = err.unwrap_or_else(|| panic!("{what} should fail"));
@@ -186,9 +170,7 @@ async fn alias_errors() {
     }
     // A key of another account cannot be an alias target, even by its ARN.
     let foreign = s.kms_as("444455556666", "x", "us-east-1").create_key().send().await.unwrap().key_metadata.unwrap();
-    let f = failure(
-        kms.create_alias().alias_name("alias/foreign").target_key_id(foreign.arn.unwrap()).send().await.unwrap_err(),
-    );
+    let f = failure(kms.create_alias().alias_name("alias/foreign").target_key_id(foreign.arn.unwrap()).send().await.unwrap_err());
     assert_eq!(f.code, "NotFoundException");
     // Nothing changed.
     let aliases = kms.list_aliases().send().await.unwrap();
@@ -206,9 +188,8 @@ async fn list_aliases_filters_by_key_and_pages() {
     for (name, key) in [("alias/e", &a), ("alias/b", &b), ("alias/d", &a), ("alias/a", &a), ("alias/c", &b)] {
         kms.create_alias().alias_name(name).target_key_id(key).send().await.unwrap();
     }
-    let names = |aliases: &[aws_sdk_kms::types::AliasListEntry]| {
-        aliases.iter().map(|x| x.alias_name().unwrap().to_string()).collect::<Vec<_>>()
-    };
+    let names =
+        |aliases: &[aws_sdk_kms::types::AliasListEntry]| aliases.iter().map(|x| x.alias_name().unwrap().to_string()).collect::<Vec<_>>();
     let all = kms.list_aliases().send().await.unwrap();
     assert_eq!(names(all.aliases()), ["alias/a", "alias/b", "alias/c", "alias/d", "alias/e"], "sorted by name");
     assert!(!all.truncated());
@@ -273,8 +254,7 @@ async fn list_aliases_filters_by_key_and_pages() {
 async fn tags_are_added_replaced_removed_and_listed() {
     let s = Server::start().await;
     let kms = s.kms();
-    let md =
-        kms.create_key().tags(tag("env", "dev")).tags(tag("team", "core")).send().await.unwrap().key_metadata.unwrap();
+    let md = kms.create_key().tags(tag("env", "dev")).tags(tag("team", "core")).send().await.unwrap().key_metadata.unwrap();
     let (id, arn) = (md.key_id, md.arn.unwrap());
     let tags = |kms: Client, key: String| async move {
         kms.list_resource_tags()
@@ -332,62 +312,26 @@ async fn tags_are_added_replaced_removed_and_listed() {
         }
     }
     assert_eq!(seen, ["env", "cost", "k0", "k1", "k2", "k3", "k4"]);
-    assert_eq!(
-        failure(kms.list_resource_tags().key_id(&id).marker("nope").send().await.unwrap_err()).code,
-        "InvalidMarkerException"
-    );
-    assert_eq!(
-        failure(kms.list_resource_tags().key_id(&id).limit(51).send().await.unwrap_err()).code,
-        "ValidationException"
-    );
+    assert_eq!(failure(kms.list_resource_tags().key_id(&id).marker("nope").send().await.unwrap_err()).code, "InvalidMarkerException");
+    assert_eq!(failure(kms.list_resource_tags().key_id(&id).limit(51).send().await.unwrap_err()).code, "ValidationException");
 
     // Errors.
     kms.create_alias().alias_name("alias/tagged").target_key_id(&id).send().await.unwrap();
     let cases = vec![
-        (
-            "aws: prefix",
-            kms.tag_resource().key_id(&id).tags(tag("aws:owner", "x")).send().await.err().map(failure),
-            "TagException",
-        ),
-        (
-            "AWS: prefix",
-            kms.tag_resource().key_id(&id).tags(tag("AWS:owner", "x")).send().await.err().map(failure),
-            "TagException",
-        ),
-        (
-            "empty key",
-            kms.tag_resource().key_id(&id).tags(tag("", "x")).send().await.err().map(failure),
-            "ValidationException",
-        ),
+        ("aws: prefix", kms.tag_resource().key_id(&id).tags(tag("aws:owner", "x")).send().await.err().map(failure), "TagException"),
+        ("AWS: prefix", kms.tag_resource().key_id(&id).tags(tag("AWS:owner", "x")).send().await.err().map(failure), "TagException"),
+        ("empty key", kms.tag_resource().key_id(&id).tags(tag("", "x")).send().await.err().map(failure), "ValidationException"),
         (
             "long value",
             kms.tag_resource().key_id(&id).tags(tag("k", &"v".repeat(257))).send().await.err().map(failure),
             "ValidationException",
         ),
-        (
-            "alias",
-            kms.tag_resource().key_id("alias/tagged").tags(tag("a", "b")).send().await.err().map(failure),
-            "NotFoundException",
-        ),
-        (
-            "untag alias",
-            kms.untag_resource().key_id("alias/tagged").tag_keys("env").send().await.err().map(failure),
-            "NotFoundException",
-        ),
-        (
-            "list alias",
-            kms.list_resource_tags().key_id("alias/tagged").send().await.err().map(failure),
-            "NotFoundException",
-        ),
+        ("alias", kms.tag_resource().key_id("alias/tagged").tags(tag("a", "b")).send().await.err().map(failure), "NotFoundException"),
+        ("untag alias", kms.untag_resource().key_id("alias/tagged").tag_keys("env").send().await.err().map(failure), "NotFoundException"),
+        ("list alias", kms.list_resource_tags().key_id("alias/tagged").send().await.err().map(failure), "NotFoundException"),
         (
             "unknown key",
-            kms.tag_resource()
-                .key_id("00000000-0000-4000-8000-000000000000")
-                .tags(tag("a", "b"))
-                .send()
-                .await
-                .err()
-                .map(failure),
+            kms.tag_resource().key_id("00000000-0000-4000-8000-000000000000").tags(tag("a", "b")).send().await.err().map(failure),
             "NotFoundException",
         ),
     ];
@@ -407,13 +351,7 @@ async fn tags_are_added_replaced_removed_and_listed() {
 
     // A key pending deletion cannot be (un)tagged, but its tags can be listed.
     kms.schedule_key_deletion().key_id(&id).send().await.unwrap();
-    assert_eq!(
-        failure(kms.tag_resource().key_id(&id).tags(tag("a", "b")).send().await.unwrap_err()).code,
-        "KMSInvalidStateException"
-    );
-    assert_eq!(
-        failure(kms.untag_resource().key_id(&id).tag_keys("env").send().await.unwrap_err()).code,
-        "KMSInvalidStateException"
-    );
+    assert_eq!(failure(kms.tag_resource().key_id(&id).tags(tag("a", "b")).send().await.unwrap_err()).code, "KMSInvalidStateException");
+    assert_eq!(failure(kms.untag_resource().key_id(&id).tag_keys("env").send().await.unwrap_err()).code, "KMSInvalidStateException");
     assert_eq!(tags(kms.clone(), id.clone()).await.len(), 7);
 }

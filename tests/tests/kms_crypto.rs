@@ -23,15 +23,7 @@ fn ctx(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 async fn encrypt(kms: &Client, key: &str, plaintext: &[u8], context: Option<HashMap<String, String>>) -> Blob {
-    kms.encrypt()
-        .key_id(key)
-        .plaintext(Blob::new(plaintext))
-        .set_encryption_context(context)
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap()
+    kms.encrypt().key_id(key).plaintext(Blob::new(plaintext)).set_encryption_context(context).send().await.unwrap().ciphertext_blob.unwrap()
 }
 
 #[tokio::test]
@@ -50,10 +42,7 @@ async fn encrypt_and_decrypt_by_every_key_reference_with_and_without_key_id() {
         assert_eq!(out.key_id(), Some(arn.as_str()), "Encrypt answers with the key ARN for {reference}");
         assert_eq!(out.encryption_algorithm(), Some(&EncryptionAlgorithmSpec::SymmetricDefault));
         let blob = out.ciphertext_blob().unwrap().clone();
-        assert!(
-            !blob.as_ref().windows(plaintext.len()).any(|w| w == plaintext.as_bytes()),
-            "ciphertext hides the plaintext"
-        );
+        assert!(!blob.as_ref().windows(plaintext.len()).any(|w| w == plaintext.as_bytes()), "ciphertext hides the plaintext");
         let r = s.record_of(out.request_id().unwrap()).await;
         assert_api_record_shape(&r);
         assert_eq!(r["eventName"], "Encrypt");
@@ -112,9 +101,7 @@ async fn encryption_context_is_bound_to_the_ciphertext() {
         Some(ctx(&[("AB", "c")])),
         Some(ctx(&[("ab", "C")])),
     ] {
-        let f = failure(
-            kms.decrypt().ciphertext_blob(ct.clone()).set_encryption_context(wrong.clone()).send().await.unwrap_err(),
-        );
+        let f = failure(kms.decrypt().ciphertext_blob(ct.clone()).set_encryption_context(wrong.clone()).send().await.unwrap_err());
         assert_eq!(f.code, "InvalidCiphertextException", "context {wrong:?}");
         let r = s.record_of(&f.request_id).await;
         assert_eq!(r["errorCode"], "InvalidCiphertextException");
@@ -123,14 +110,8 @@ async fn encryption_context_is_bound_to_the_ciphertext() {
 
     // Encrypted without a context: decrypting with one fails.
     let bare = encrypt(&kms, &id, b"bare", None).await;
-    let f = failure(
-        kms.decrypt()
-            .ciphertext_blob(bare.clone())
-            .set_encryption_context(Some(ctx(&[("ab", "c")])))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let f =
+        failure(kms.decrypt().ciphertext_blob(bare.clone()).set_encryption_context(Some(ctx(&[("ab", "c")]))).send().await.unwrap_err());
     assert_eq!(f.code, "InvalidCiphertextException");
     assert_eq!(kms.decrypt().ciphertext_blob(bare).send().await.unwrap().plaintext.unwrap().as_ref(), b"bare");
 
@@ -139,20 +120,15 @@ async fn encryption_context_is_bound_to_the_ciphertext() {
     let ct = encrypt(&kms, &id, b"many", Some(ctx(&pairs))).await;
     for _ in 0..4 {
         let reordered = ctx(&[pairs[3], pairs[1], pairs[2], pairs[0]]);
-        let out =
-            kms.decrypt().ciphertext_blob(ct.clone()).set_encryption_context(Some(reordered)).send().await.unwrap();
+        let out = kms.decrypt().ciphertext_blob(ct.clone()).set_encryption_context(Some(reordered)).send().await.unwrap();
         assert_eq!(out.plaintext().unwrap().as_ref(), b"many");
     }
 
     // Limits: an empty context key is invalid; the whole context is at most 8192 bytes.
-    let f = failure(
-        kms.encrypt().key_id(&id).plaintext(Blob::new("x")).encryption_context("", "v").send().await.unwrap_err(),
-    );
+    let f = failure(kms.encrypt().key_id(&id).plaintext(Blob::new("x")).encryption_context("", "v").send().await.unwrap_err());
     assert_eq!(f.code, "ValidationException");
     let big = ctx(&[("k", &"v".repeat(8192))]);
-    let f = failure(
-        kms.encrypt().key_id(&id).plaintext(Blob::new("x")).set_encryption_context(Some(big)).send().await.unwrap_err(),
-    );
+    let f = failure(kms.encrypt().key_id(&id).plaintext(Blob::new("x")).set_encryption_context(Some(big)).send().await.unwrap_err());
     assert_eq!(f.code, "ValidationException");
 }
 
@@ -178,9 +154,7 @@ async fn a_key_id_naming_another_key_is_incorrect_key() {
     let f = failure(kms.decrypt().ciphertext_blob(ct.clone()).key_id("alias/none").send().await.unwrap_err());
     assert_eq!(f.code, "NotFoundException");
     // ReEncrypt's SourceKeyId is checked the same way.
-    let f = failure(
-        kms.re_encrypt().ciphertext_blob(ct).source_key_id(&b).destination_key_id(&b).send().await.unwrap_err(),
-    );
+    let f = failure(kms.re_encrypt().ciphertext_blob(ct).source_key_id(&b).destination_key_id(&b).send().await.unwrap_err());
     assert_eq!(f.code, "IncorrectKeyException");
 }
 
@@ -197,9 +171,7 @@ async fn damaged_truncated_and_foreign_ciphertexts_are_invalid() {
     let decrypt = |blob: Vec<u8>, key: Option<String>| {
         let kms = kms.clone();
         let context = context.clone();
-        async move {
-            kms.decrypt().ciphertext_blob(Blob::new(blob)).set_key_id(key).set_encryption_context(context).send().await
-        }
+        async move { kms.decrypt().ciphertext_blob(Blob::new(blob)).set_key_id(key).set_encryption_context(context).send().await }
     };
 
     // Every single flipped bit anywhere in the blob.
@@ -307,12 +279,9 @@ async fn re_encrypt_moves_a_ciphertext_to_another_key_and_context() {
     let out = kms.decrypt().ciphertext_blob(moved.clone()).encryption_context("to", "b").send().await.unwrap();
     assert_eq!(out.plaintext().unwrap().as_ref(), b"moving");
     assert_eq!(out.key_id(), Some(b_arn.as_str()));
-    let f =
-        failure(kms.decrypt().ciphertext_blob(moved.clone()).encryption_context("from", "a").send().await.unwrap_err());
+    let f = failure(kms.decrypt().ciphertext_blob(moved.clone()).encryption_context("from", "a").send().await.unwrap_err());
     assert_eq!(f.code, "InvalidCiphertextException");
-    let f = failure(
-        kms.decrypt().ciphertext_blob(moved).key_id(&a).encryption_context("to", "b").send().await.unwrap_err(),
-    );
+    let f = failure(kms.decrypt().ciphertext_blob(moved).key_id(&a).encryption_context("to", "b").send().await.unwrap_err());
     assert_eq!(f.code, "IncorrectKeyException");
 
     // With SourceKeyId, the record shows it too; same key as destination works (new context).
@@ -327,10 +296,7 @@ async fn re_encrypt_moves_a_ciphertext_to_another_key_and_context() {
         .unwrap();
     let r = s.record_of(out.request_id().unwrap()).await;
     assert_eq!(r["requestParameters"]["sourceKeyId"], a.as_str());
-    assert_eq!(
-        kms.decrypt().ciphertext_blob(out.ciphertext_blob.unwrap()).send().await.unwrap().plaintext.unwrap().as_ref(),
-        b"moving"
-    );
+    assert_eq!(kms.decrypt().ciphertext_blob(out.ciphertext_blob.unwrap()).send().await.unwrap().plaintext.unwrap().as_ref(), b"moving");
 
     // Wrong source context, unknown destination.
     let f = failure(kms.re_encrypt().ciphertext_blob(ct.clone()).destination_key_id(&b).send().await.unwrap_err());
@@ -389,18 +355,14 @@ async fn generate_data_key_and_without_plaintext() {
         // The encrypted copy decrypts to the plaintext copy, under the same context only.
         let dec = kms.decrypt().ciphertext_blob(blob.clone()).encryption_context("use", "dk").send().await.unwrap();
         assert_eq!(dec.plaintext().unwrap().as_ref(), plain.as_slice());
-        assert_eq!(
-            failure(kms.decrypt().ciphertext_blob(blob).send().await.unwrap_err()).code,
-            "InvalidCiphertextException"
-        );
+        assert_eq!(failure(kms.decrypt().ciphertext_blob(blob).send().await.unwrap_err()).code, "InvalidCiphertextException");
     }
     // Two data keys are different.
     let one = kms.generate_data_key().key_id(&id).key_spec(DataKeySpec::Aes256).send().await.unwrap();
     let two = kms.generate_data_key().key_id(&id).key_spec(DataKeySpec::Aes256).send().await.unwrap();
     assert_ne!(one.plaintext().unwrap().as_ref(), two.plaintext().unwrap().as_ref());
 
-    let out =
-        kms.generate_data_key_without_plaintext().key_id(&arn).key_spec(DataKeySpec::Aes256).send().await.unwrap();
+    let out = kms.generate_data_key_without_plaintext().key_id(&arn).key_spec(DataKeySpec::Aes256).send().await.unwrap();
     assert_eq!(out.key_id(), Some(arn.as_str()));
     let dec = kms.decrypt().ciphertext_blob(out.ciphertext_blob().unwrap().clone()).send().await.unwrap();
     assert_eq!(dec.plaintext().unwrap().as_ref().len(), 32);
@@ -414,15 +376,7 @@ async fn generate_data_key_and_without_plaintext() {
     // KeySpec or NumberOfBytes, exactly one; NumberOfBytes within 1..=1024.
     let cases = [(None, None), (Some(DataKeySpec::Aes256), Some(32)), (None, Some(0)), (None, Some(1025))];
     for (spec, n) in cases {
-        let f = failure(
-            kms.generate_data_key()
-                .key_id(&id)
-                .set_key_spec(spec.clone())
-                .set_number_of_bytes(n)
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let f = failure(kms.generate_data_key().key_id(&id).set_key_spec(spec.clone()).set_number_of_bytes(n).send().await.unwrap_err());
         assert_eq!(f.code, "ValidationException", "{spec:?} {n:?}");
         let f = failure(
             kms.generate_data_key_without_plaintext()
@@ -435,8 +389,7 @@ async fn generate_data_key_and_without_plaintext() {
         );
         assert_eq!(f.code, "ValidationException", "{spec:?} {n:?}");
     }
-    let f =
-        failure(kms.generate_data_key().key_id("alias/none").key_spec(DataKeySpec::Aes256).send().await.unwrap_err());
+    let f = failure(kms.generate_data_key().key_id("alias/none").key_spec(DataKeySpec::Aes256).send().await.unwrap_err());
     assert_eq!(f.code, "NotFoundException");
 }
 
@@ -509,9 +462,7 @@ async fn encrypt_limits_algorithms_and_dry_run() {
     let r = s.record_of(&f.request_id).await;
     assert_eq!(r["errorCode"], "DryRunOperationException");
     assert_eq!(r["requestParameters"]["dryRun"], true);
-    let f = failure(
-        kms.generate_data_key().key_id(&id).key_spec(DataKeySpec::Aes256).dry_run(true).send().await.unwrap_err(),
-    );
+    let f = failure(kms.generate_data_key().key_id(&id).key_spec(DataKeySpec::Aes256).dry_run(true).send().await.unwrap_err());
     assert_eq!(f.code, "DryRunOperationException");
 }
 

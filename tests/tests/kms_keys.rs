@@ -4,9 +4,7 @@
 
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{
-    EncryptionAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, OriginType, SigningAlgorithmSpec, Tag,
-};
+use aws_sdk_kms::types::{EncryptionAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, OriginType, SigningAlgorithmSpec, Tag};
 use aws_sdk_kms::Client;
 use keytrail_tests::{assert_api_record_shape, failure, raw_http, Server};
 use serde_json::{json, Value};
@@ -133,11 +131,7 @@ async fn create_key_options_and_errors() {
             "TagException",
             "aws:",
         ),
-        (
-            kms.create_key().custom_key_store_id("cks-1234567890abcdef0").send().await,
-            "UnsupportedOperationException",
-            "custom key store",
-        ),
+        (kms.create_key().custom_key_store_id("cks-1234567890abcdef0").send().await, "UnsupportedOperationException", "custom key store"),
         (kms.create_key().policy("not json").send().await, "MalformedPolicyDocumentException", ""),
     ];
     for (result, code, needle) in cases {
@@ -261,8 +255,7 @@ async fn list_keys_pages_with_limit_and_marker() {
         (Some(1001), None, "ValidationException"),
         (None, Some("not-a-marker"), "InvalidMarkerException"),
     ] {
-        let f =
-            failure(kms.list_keys().set_limit(limit).set_marker(marker.map(String::from)).send().await.unwrap_err());
+        let f = failure(kms.list_keys().set_limit(limit).set_marker(marker.map(String::from)).send().await.unwrap_err());
         assert_eq!(f.code, code, "{f:?}");
         assert_eq!(s.record_of(&f.request_id).await["errorCode"], code);
     }
@@ -302,8 +295,7 @@ async fn keys_are_regional() {
     // eu-west-1 has its own keys; us-east-1 does not see them.
     let (west_id, west_key_arn) = new_key(&west).await;
     assert!(west_key_arn.starts_with(&format!("arn:aws:kms:eu-west-1:{ACCOUNT}:key/")));
-    let east_ids: Vec<String> =
-        east.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
+    let east_ids: Vec<String> = east.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
     assert_eq!(east_ids, std::slice::from_ref(&id));
     assert!(!east_ids.contains(&west_id));
     let r = s.last_event().await;
@@ -396,13 +388,8 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
     let kms = s.kms();
     let (id, arn) = new_key(&kms).await;
 
-    let sign = kms
-        .sign()
-        .key_id(&id)
-        .message(Blob::new("message to sign"))
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-        .send()
-        .await;
+    let sign =
+        kms.sign().key_id(&id).message(Blob::new("message to sign")).signing_algorithm(SigningAlgorithmSpec::EcdsaSha256).send().await;
     let f = failure(sign.unwrap_err());
     assert_eq!(f.code, "UnsupportedOperationException");
     assert!(f.message.contains("Sign"), "{}", f.message);
@@ -451,10 +438,7 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
                     .unwrap_err(),
             ),
         ),
-        (
-            "ReplicateKey",
-            failure(kms.replicate_key().key_id(&arn).replica_region("eu-west-1").send().await.unwrap_err()),
-        ),
+        ("ReplicateKey", failure(kms.replicate_key().key_id(&arn).replica_region("eu-west-1").send().await.unwrap_err())),
         ("DescribeCustomKeyStores", failure(kms.describe_custom_key_stores().send().await.unwrap_err())),
     ];
     for (op, f) in others {
@@ -474,7 +458,10 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
         &[
             ("x-amz-target", "TrentService.MakeCoffee"),
             ("content-type", "application/x-amz-json-1.1"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00",
+            ),
         ],
         "{}",
     )

@@ -45,25 +45,12 @@ async fn crypto_refused(kms: &Client, key: &str, other: &str, blob: &Blob, code:
         ("Encrypt", failure(kms.encrypt().key_id(key).plaintext(Blob::new("x")).send().await.unwrap_err())),
         ("Decrypt", decrypt(kms, blob).await.unwrap_err()),
         ("Decrypt+KeyId", failure(kms.decrypt().ciphertext_blob(blob.clone()).key_id(key).send().await.unwrap_err())),
-        (
-            "GenerateDataKey",
-            failure(kms.generate_data_key().key_id(key).key_spec(DataKeySpec::Aes256).send().await.unwrap_err()),
-        ),
+        ("GenerateDataKey", failure(kms.generate_data_key().key_id(key).key_spec(DataKeySpec::Aes256).send().await.unwrap_err())),
         (
             "GenerateDataKeyWithoutPlaintext",
-            failure(
-                kms.generate_data_key_without_plaintext()
-                    .key_id(key)
-                    .key_spec(DataKeySpec::Aes256)
-                    .send()
-                    .await
-                    .unwrap_err(),
-            ),
+            failure(kms.generate_data_key_without_plaintext().key_id(key).key_spec(DataKeySpec::Aes256).send().await.unwrap_err()),
         ),
-        (
-            "ReEncrypt from",
-            failure(kms.re_encrypt().ciphertext_blob(blob.clone()).destination_key_id(other).send().await.unwrap_err()),
-        ),
+        ("ReEncrypt from", failure(kms.re_encrypt().ciphertext_blob(blob.clone()).destination_key_id(other).send().await.unwrap_err())),
     ];
     for (op, f) in results {
         assert_eq!(f.code, code, "{op}: {f:?}");
@@ -178,14 +165,8 @@ async fn rotation_settings_with_rotation_period() {
 
     // Key ids and ARNs only; a disabled key cannot have its rotation changed.
     kms.create_alias().alias_name("alias/rot").target_key_id(&id).send().await.unwrap();
-    assert_eq!(
-        failure(kms.enable_key_rotation().key_id("alias/rot").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
-    assert_eq!(
-        failure(kms.get_key_rotation_status().key_id("alias/rot").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
+    assert_eq!(failure(kms.enable_key_rotation().key_id("alias/rot").send().await.unwrap_err()).code, "NotFoundException");
+    assert_eq!(failure(kms.get_key_rotation_status().key_id("alias/rot").send().await.unwrap_err()).code, "NotFoundException");
     kms.disable_key().key_id(&id).send().await.unwrap();
     assert_eq!(failure(kms.enable_key_rotation().key_id(&id).send().await.unwrap_err()).code, "DisabledException");
     assert_eq!(failure(kms.disable_key_rotation().key_id(&id).send().await.unwrap_err()).code, "DisabledException");
@@ -194,8 +175,7 @@ async fn rotation_settings_with_rotation_period() {
     // whose origin is EXTERNAL, even while it waits for material, Enable/DisableKeyRotation
     // answer "UnsupportedOperationException: <key ARN> origin is EXTERNAL which is not valid for
     // this operation." (not KMSInvalidStateException for the pending import).
-    let external =
-        kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
+    let external = kms.create_key().origin(aws_sdk_kms::types::OriginType::External).send().await.unwrap().key_metadata.unwrap();
     let external_arn = external.arn.unwrap();
     for f in [
         failure(kms.enable_key_rotation().key_id(&external.key_id).send().await.unwrap_err()),
@@ -211,8 +191,7 @@ async fn rotate_on_demand_adds_material_and_old_ciphertexts_still_decrypt() {
     let s = Server::start().await;
     let kms = s.kms();
     let (id, arn) = new_key(&kms).await;
-    let first_material =
-        kms.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
+    let first_material = kms.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
     let old = encrypt(&kms, &id, "before rotation").await;
     let old_dec = kms.decrypt().ciphertext_blob(old.clone()).send().await.unwrap();
     assert_eq!(old_dec.key_material_id(), Some(first_material.as_str()));
@@ -230,19 +209,14 @@ async fn rotate_on_demand_adds_material_and_old_ciphertexts_still_decrypt() {
     assert_eq!(call["eventName"], "RotateKeyOnDemand");
     assert_eq!(call["readOnly"], false);
     assert_eq!(call["requestParameters"], json!({"keyId": arn}));
-    assert_eq!(
-        call["responseElements"],
-        json!({"keyId": id}),
-        "as the API returned it (AWS's example shows the bare id)"
-    );
+    assert_eq!(call["responseElements"], json!({"keyId": id}), "as the API returned it (AWS's example shows the bare id)");
     // The rotation itself is a service event right after the call.
     let event = &records[at + 1];
     assert_eq!(event["eventName"], "RotateKey");
     assert_eq!(event["eventType"], "AwsServiceEvent");
     assert_eq!(event["userIdentity"], json!({"accountId": ACCOUNT, "invokedBy": "AWS Internal"}));
     assert!(event.get("requestID").is_none());
-    let second_material =
-        kms.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
+    let second_material = kms.describe_key().key_id(&id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
     assert_ne!(first_material, second_material);
     assert_eq!(
         event["serviceEventDetails"],
@@ -270,24 +244,12 @@ async fn rotate_on_demand_adds_material_and_old_ciphertexts_still_decrypt() {
     assert_eq!(rotation.rotation_type(), Some(&RotationType::OnDemand));
     assert_eq!(rotation.key_material_id(), Some(second_material.as_str()));
     assert!((rotation.rotation_date().unwrap().secs() - now()).abs() < 120);
-    let all = kms
-        .list_key_rotations()
-        .key_id(&id)
-        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
-        .send()
-        .await
-        .unwrap();
-    let states: Vec<_> = all
-        .rotations()
-        .iter()
-        .map(|r| (r.key_material_id().unwrap().to_string(), r.key_material_state().cloned()))
-        .collect();
+    let all = kms.list_key_rotations().key_id(&id).include_key_material(IncludeKeyMaterial::AllKeyMaterial).send().await.unwrap();
+    let states: Vec<_> =
+        all.rotations().iter().map(|r| (r.key_material_id().unwrap().to_string(), r.key_material_state().cloned())).collect();
     assert_eq!(
         states,
-        [
-            (first_material.clone(), Some(KeyMaterialState::NonCurrent)),
-            (second_material.clone(), Some(KeyMaterialState::Current))
-        ]
+        [(first_material.clone(), Some(KeyMaterialState::NonCurrent)), (second_material.clone(), Some(KeyMaterialState::Current))]
     );
 
     // More rotations, then ListKeyRotations in pages.
@@ -317,14 +279,8 @@ async fn rotate_on_demand_adds_material_and_old_ciphertexts_still_decrypt() {
 
     // Errors: aliases, disabled keys, imported material.
     kms.create_alias().alias_name("alias/rotating").target_key_id(&id).send().await.unwrap();
-    assert_eq!(
-        failure(kms.rotate_key_on_demand().key_id("alias/rotating").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
-    assert_eq!(
-        failure(kms.list_key_rotations().key_id("alias/rotating").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
+    assert_eq!(failure(kms.rotate_key_on_demand().key_id("alias/rotating").send().await.unwrap_err()).code, "NotFoundException");
+    assert_eq!(failure(kms.list_key_rotations().key_id("alias/rotating").send().await.unwrap_err()).code, "NotFoundException");
     kms.disable_key().key_id(&id).send().await.unwrap();
     let f = failure(kms.rotate_key_on_demand().key_id(&id).send().await.unwrap_err());
     assert_eq!(f.code, "DisabledException");
@@ -379,10 +335,7 @@ async fn automatic_rotation_follows_the_mock_clock() {
     s.advance_clock(180 * DAY).await;
     let events = s.events("eventName=RotateKey").await;
     assert_eq!(events.len(), 3);
-    assert_eq!(
-        events[1]["serviceEventDetails"]["currentKeyMaterialId"],
-        events[2]["serviceEventDetails"]["previousKeyMaterialId"]
-    );
+    assert_eq!(events[1]["serviceEventDetails"]["currentKeyMaterialId"], events[2]["serviceEventDetails"]["previousKeyMaterialId"]);
     assert!(events[1]["eventTime"].as_str() < events[2]["eventTime"].as_str());
     assert_eq!(decrypt(&kms, &old).await.unwrap(), "automatic");
 
@@ -429,14 +382,8 @@ async fn schedule_and_cancel_key_deletion() {
         ("ScheduleKeyDeletion", failure(kms.schedule_key_deletion().key_id(&id).send().await.unwrap_err())),
         ("EnableKeyRotation", failure(kms.enable_key_rotation().key_id(&id).send().await.unwrap_err())),
         ("RotateKeyOnDemand", failure(kms.rotate_key_on_demand().key_id(&id).send().await.unwrap_err())),
-        (
-            "UpdateKeyDescription",
-            failure(kms.update_key_description().key_id(&id).description("x").send().await.unwrap_err()),
-        ),
-        (
-            "CreateAlias",
-            failure(kms.create_alias().alias_name("alias/late").target_key_id(&id).send().await.unwrap_err()),
-        ),
+        ("UpdateKeyDescription", failure(kms.update_key_description().key_id(&id).description("x").send().await.unwrap_err())),
+        ("CreateAlias", failure(kms.create_alias().alias_name("alias/late").target_key_id(&id).send().await.unwrap_err())),
     ] {
         assert_eq!(f.code, "KMSInvalidStateException", "{op}: {f:?}");
         assert_eq!(s.record_of(&f.request_id).await["errorCode"], "KMSInvalidStateException");
@@ -464,14 +411,8 @@ async fn schedule_and_cancel_key_deletion() {
         assert!(f.message.contains("pendingWindowInDays"), "{}", f.message);
     }
     kms.create_alias().alias_name("alias/doomed").target_key_id(&id).send().await.unwrap();
-    assert_eq!(
-        failure(kms.schedule_key_deletion().key_id("alias/doomed").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
-    assert_eq!(
-        failure(kms.cancel_key_deletion().key_id("alias/doomed").send().await.unwrap_err()).code,
-        "NotFoundException"
-    );
+    assert_eq!(failure(kms.schedule_key_deletion().key_id("alias/doomed").send().await.unwrap_err()).code, "NotFoundException");
+    assert_eq!(failure(kms.cancel_key_deletion().key_id("alias/doomed").send().await.unwrap_err()).code, "NotFoundException");
 
     // A disabled key can be scheduled too, with the shortest window.
     kms.disable_key().key_id(&id).send().await.unwrap();
@@ -509,8 +450,7 @@ async fn key_is_deleted_when_the_waiting_period_ends() {
 
     assert_eq!(failure(kms.describe_key().key_id(&id).send().await.unwrap_err()).code, "NotFoundException");
     assert_eq!(failure(kms.describe_key().key_id("alias/goner").send().await.unwrap_err()).code, "NotFoundException");
-    let ids: Vec<String> =
-        kms.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
+    let ids: Vec<String> = kms.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
     assert_eq!(ids, [kept]);
     assert!(kms.list_aliases().send().await.unwrap().aliases().is_empty(), "its aliases went with it");
     assert_eq!(decrypt(&kms, &blob).await.unwrap_err().code, "InvalidCiphertextException");

@@ -105,10 +105,8 @@ fn root_identity() -> Value {
 
 fn assert_field_order(r: &Value) {
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-    let positions: Vec<usize> = keys
-        .iter()
-        .map(|k| FIELD_ORDER.iter().position(|o| o == k).unwrap_or_else(|| panic!("unexpected field {k} in {r}")))
-        .collect();
+    let positions: Vec<usize> =
+        keys.iter().map(|k| FIELD_ORDER.iter().position(|o| o == k).unwrap_or_else(|| panic!("unexpected field {k} in {r}"))).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "fields out of AWS order: {keys:?}");
 }
 
@@ -197,13 +195,7 @@ impl Recorded {
 
     /// Compares the record of the call with `request_id` with reference `name`, after `adjust`
     /// has applied the documented differences for this operation.
-    async fn check(
-        &self,
-        request_id: &str,
-        name: &str,
-        keys: &[(&str, &str)],
-        adjust: impl FnOnce(&Value, &mut Value),
-    ) -> Value {
+    async fn check(&self, request_id: &str, name: &str, keys: &[(&str, &str)], adjust: impl FnOnce(&Value, &mut Value)) -> Value {
         let actual = self.server.record_of(request_id).await;
         assert_api_record_shape(&actual);
         assert_field_order(&actual);
@@ -262,14 +254,8 @@ async fn records_match_aws_examples_field_by_field() {
     let out = kms.describe_key().key_id(&a_id).send().await.unwrap();
     t.check(out.request_id().unwrap(), "DescribeKey-iamuser-awsdocs.json", &keys, |_, _| {}).await;
 
-    let out = kms
-        .encrypt()
-        .key_id(&a_arn)
-        .plaintext(Blob::new("example"))
-        .encryption_context("Department", "Engineering")
-        .send()
-        .await
-        .unwrap();
+    let out =
+        kms.encrypt().key_id(&a_arn).plaintext(Blob::new("example")).encryption_context("Department", "Engineering").send().await.unwrap();
     t.check(out.request_id().unwrap(), "Encrypt-iamuser-awsdocs.json", &keys, |_, e| with_material(e)).await;
 
     // Decrypt (2025 example, with keyMaterialId): the algorithm is recorded though not sent.
@@ -330,11 +316,9 @@ async fn records_match_aws_examples_field_by_field() {
     // (cloudtrail-for-kms.md §3.2); these examples predate that.
     let key_arn_response = |e: &mut Value| e["responseElements"] = json!({ "keyId": a_arn.clone() });
     let out = kms.disable_key().key_id(&a_id).send().await.unwrap();
-    t.check(out.request_id().unwrap(), "DisableKey-iamuser-pre2022-awsdocs.json", &keys, |_, e| key_arn_response(e))
-        .await;
+    t.check(out.request_id().unwrap(), "DisableKey-iamuser-pre2022-awsdocs.json", &keys, |_, e| key_arn_response(e)).await;
     let out = kms.enable_key().key_id(&a_id).send().await.unwrap();
-    t.check(out.request_id().unwrap(), "EnableKey-iamuser-pre2022-awsdocs.json", &keys, |_, e| key_arn_response(e))
-        .await;
+    t.check(out.request_id().unwrap(), "EnableKey-iamuser-pre2022-awsdocs.json", &keys, |_, e| key_arn_response(e)).await;
     let out = kms.enable_key_rotation().key_id(&a_id).send().await.unwrap();
     t.check(out.request_id().unwrap(), "EnableKeyRotation-iamuser-awsdocs.json", &keys, |_, e| {
         key_arn_response(e);
@@ -350,18 +334,12 @@ async fn records_match_aws_examples_field_by_field() {
     let records = t.server.all_events().await;
     let at = records.iter().position(|r| r == &call).unwrap();
     let rotated = material_id(kms, &a_id).await;
-    t.check_service_event(
-        &records[at + 1],
-        "RotateKey-ondemand-serviceevent-v111-awsdocs2025.json",
-        &keys,
-        t.window(),
-        |_, e| {
-            // The example's key has imported material; this one is AWS_KMS.
-            e["serviceEventDetails"]["keyOrigin"] = json!("AWS_KMS");
-            e["serviceEventDetails"]["previousKeyMaterialId"] = json!(a_material.clone());
-            e["serviceEventDetails"]["currentKeyMaterialId"] = json!(rotated.clone());
-        },
-    )
+    t.check_service_event(&records[at + 1], "RotateKey-ondemand-serviceevent-v111-awsdocs2025.json", &keys, t.window(), |_, e| {
+        // The example's key has imported material; this one is AWS_KMS.
+        e["serviceEventDetails"]["keyOrigin"] = json!("AWS_KMS");
+        e["serviceEventDetails"]["previousKeyMaterialId"] = json!(a_material.clone());
+        e["serviceEventDetails"]["currentKeyMaterialId"] = json!(rotated.clone());
+    })
     .await;
 
     let out = kms.create_alias().alias_name("alias/ExampleAlias").target_key_id(&a_id).send().await.unwrap();
@@ -394,31 +372,18 @@ async fn records_match_aws_examples_field_by_field() {
     let deleted = t.server.events("eventName=DeleteKey").await;
     assert_eq!(deleted.len(), 1);
     let b_arn = b.arn.clone().unwrap();
-    t.check_service_event(
-        &deleted[0],
-        "DeleteKey-serviceevent-awsdocs.json",
-        &[(EXAMPLE_KEY, &b_id)],
-        window,
-        |_, e| {
-            // spec §3.3: post-December-2022 DeleteKey records carry the key ARN.
-            e["responseElements"] = json!({ "keyId": b_arn });
-        },
-    )
+    t.check_service_event(&deleted[0], "DeleteKey-serviceevent-awsdocs.json", &[(EXAMPLE_KEY, &b_id)], window, |_, e| {
+        // spec §3.3: post-December-2022 DeleteKey records carry the key ARN.
+        e["responseElements"] = json!({ "keyId": b_arn });
+    })
     .await;
     let rotations = t.server.events("eventName=RotateKey").await;
     assert_eq!(rotations.len(), 2, "on demand, then automatic");
-    let automatic =
-        kms.describe_key().key_id(&a_id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
-    t.check_service_event(
-        &rotations[1],
-        "RotateKey-automatic-serviceevent-v111-awsdocs2025.json",
-        &keys,
-        window,
-        |_, e| {
-            e["serviceEventDetails"]["previousKeyMaterialId"] = json!(rotated);
-            e["serviceEventDetails"]["currentKeyMaterialId"] = json!(automatic);
-        },
-    )
+    let automatic = kms.describe_key().key_id(&a_id).send().await.unwrap().key_metadata.unwrap().current_key_material_id.unwrap();
+    t.check_service_event(&rotations[1], "RotateKey-automatic-serviceevent-v111-awsdocs2025.json", &keys, window, |_, e| {
+        e["serviceEventDetails"]["previousKeyMaterialId"] = json!(rotated);
+        e["serviceEventDetails"]["currentKeyMaterialId"] = json!(automatic);
+    })
     .await;
     assert!(is_material_id(&rotations[1]["serviceEventDetails"]["currentKeyMaterialId"]));
 }
@@ -445,25 +410,11 @@ async fn every_other_operation_records_its_call() {
     let out = kms.list_aliases().key_id(&a_arn).send().await.unwrap();
     // ListAliases without KeyId is about no key (no resources, spec §1.1); with KeyId it names
     // one, and keytrail lists the resolved key as it does for every key a call names.
-    calls.push((
-        out.request_id().unwrap().into(),
-        "ListAliases",
-        true,
-        json!({"keyId": a_arn}),
-        Value::Null,
-        Some(key(&a_arn)),
-    ));
+    calls.push((out.request_id().unwrap().into(), "ListAliases", true, json!({"keyId": a_arn}), Value::Null, Some(key(&a_arn))));
     let out = kms.list_aliases().send().await.unwrap();
     calls.push((out.request_id().unwrap().into(), "ListAliases", true, Value::Null, Value::Null, None));
     let out = kms.generate_random().number_of_bytes(16).send().await.unwrap();
-    calls.push((
-        out.request_id().unwrap().into(),
-        "GenerateRandom",
-        true,
-        json!({"numberOfBytes": 16}),
-        Value::Null,
-        None,
-    ));
+    calls.push((out.request_id().unwrap().into(), "GenerateRandom", true, json!({"numberOfBytes": 16}), Value::Null, None));
     let out = kms.generate_data_key_without_plaintext().key_id("alias/rec").number_of_bytes(24).send().await.unwrap();
     calls.push((
         out.request_id().unwrap().into(),
@@ -474,14 +425,7 @@ async fn every_other_operation_records_its_call() {
         Some(key(&a_arn)),
     ));
     let out = kms.get_key_rotation_status().key_id(&a_id).send().await.unwrap();
-    calls.push((
-        out.request_id().unwrap().into(),
-        "GetKeyRotationStatus",
-        true,
-        json!({"keyId": a_id}),
-        Value::Null,
-        Some(key(&a_arn)),
-    ));
+    calls.push((out.request_id().unwrap().into(), "GetKeyRotationStatus", true, json!({"keyId": a_id}), Value::Null, Some(key(&a_arn))));
     let out = kms.disable_key_rotation().key_id(&a_arn).send().await.unwrap();
     calls.push((
         out.request_id().unwrap().into(),
@@ -509,13 +453,7 @@ async fn every_other_operation_records_its_call() {
         json!({"keyId": a_arn}),
         Some(key(&a_arn)),
     ));
-    let out = kms
-        .tag_resource()
-        .key_id(&a_id)
-        .tags(Tag::builder().tag_key("k").tag_value("v").build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let out = kms.tag_resource().key_id(&a_id).tags(Tag::builder().tag_key("k").tag_value("v").build().unwrap()).send().await.unwrap();
     calls.push((
         out.request_id().unwrap().into(),
         "TagResource",
@@ -525,14 +463,7 @@ async fn every_other_operation_records_its_call() {
         Some(key(&a_arn)),
     ));
     let out = kms.list_resource_tags().key_id(&a_id).send().await.unwrap();
-    calls.push((
-        out.request_id().unwrap().into(),
-        "ListResourceTags",
-        true,
-        json!({"keyId": a_id}),
-        Value::Null,
-        Some(key(&a_arn)),
-    ));
+    calls.push((out.request_id().unwrap().into(), "ListResourceTags", true, json!({"keyId": a_id}), Value::Null, Some(key(&a_arn))));
     let out = kms.untag_resource().key_id(&a_id).tag_keys("k").send().await.unwrap();
     calls.push((
         out.request_id().unwrap().into(),
@@ -574,12 +505,8 @@ async fn every_other_operation_records_its_call() {
         assert_api_record_shape(&r);
         assert_field_order(&r);
         // The DescribeKey example supplies the common part of a key-scoped API call.
-        let mut expected = normalise(
-            &r,
-            reference("DescribeKey-iamuser-awsdocs.json", &[(EXAMPLE_KEY, &a_id)]),
-            Some(&request_id),
-            t.window(),
-        );
+        let mut expected =
+            normalise(&r, reference("DescribeKey-iamuser-awsdocs.json", &[(EXAMPLE_KEY, &a_id)]), Some(&request_id), t.window());
         expected["eventName"] = json!(name);
         expected["readOnly"] = json!(read_only);
         expected["requestParameters"] = params;
@@ -623,12 +550,7 @@ async fn failed_calls_are_recorded_with_error_code_and_message() {
             json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
             Some(a_arn.clone()),
         ),
-        (
-            failure(kms.describe_key().key_id(&missing).send().await.unwrap_err()),
-            "DescribeKey",
-            json!({"keyId": missing}),
-            None,
-        ),
+        (failure(kms.describe_key().key_id(&missing).send().await.unwrap_err()), "DescribeKey", json!({"keyId": missing}), None),
         (
             failure(kms.schedule_key_deletion().key_id(&a_id).pending_window_in_days(3).send().await.unwrap_err()),
             "ScheduleKeyDeletion",
@@ -640,12 +562,8 @@ async fn failed_calls_are_recorded_with_error_code_and_message() {
         let r = t.server.record_of(&f.request_id).await;
         assert_api_record_shape(&r);
         assert_field_order(&r);
-        let mut expected = normalise(
-            &r,
-            reference("DescribeKey-iamuser-awsdocs.json", &[(EXAMPLE_KEY, &a_id)]),
-            Some(&f.request_id),
-            t.window(),
-        );
+        let mut expected =
+            normalise(&r, reference("DescribeKey-iamuser-awsdocs.json", &[(EXAMPLE_KEY, &a_id)]), Some(&f.request_id), t.window());
         let e = expected.as_object_mut().unwrap();
         e.insert("eventName".into(), json!(name));
         e.insert("errorCode".into(), json!(f.code));
@@ -664,8 +582,7 @@ async fn failed_calls_are_recorded_with_error_code_and_message() {
         assert_records_equal(name, &r, &expected);
         assert!(!f.message.is_empty());
     }
-    let codes: Vec<String> =
-        t.server.all_events().await.iter().filter_map(|r| r["errorCode"].as_str().map(String::from)).collect();
+    let codes: Vec<String> = t.server.all_events().await.iter().filter_map(|r| r["errorCode"].as_str().map(String::from)).collect();
     assert_eq!(codes, ["DisabledException", "DisabledException", "NotFoundException", "ValidationException"]);
 }
 
@@ -676,9 +593,7 @@ async fn events_out_gets_one_json_line_per_record() {
         std::process::id(),
         OffsetDateTime::now_utc().unix_timestamp_nanos()
     ));
-    let server =
-        Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() })
-            .await;
+    let server = Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() }).await;
     let kms = server.kms();
     let id = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let ct = kms.encrypt().key_id(&id).plaintext(Blob::new("line")).send().await.unwrap().ciphertext_blob.unwrap();
@@ -706,21 +621,14 @@ async fn events_out_gets_one_json_line_per_record() {
     let _ = std::fs::remove_file(&path);
     assert!(text.ends_with('\n'), "every record ends its line");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines.len(),
-        7 + 40,
-        "CreateKey, Encrypt, Decrypt, DescribeKey, RotateKeyOnDemand, RotateKey, ListKeys, 40 × Encrypt"
-    );
+    assert_eq!(lines.len(), 7 + 40, "CreateKey, Encrypt, Decrypt, DescribeKey, RotateKeyOnDemand, RotateKey, ListKeys, 40 × Encrypt");
     assert_eq!(records.len(), lines.len());
-    let mut recorded_ids: Vec<String> =
-        records[7..].iter().map(|r| r["requestID"].as_str().unwrap().to_string()).collect();
+    let mut recorded_ids: Vec<String> = records[7..].iter().map(|r| r["requestID"].as_str().unwrap().to_string()).collect();
     recorded_ids.sort();
     burst_ids.sort();
     assert_eq!(recorded_ids, burst_ids, "every concurrent call recorded once");
-    let names: Vec<String> = lines[..7]
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["eventName"].as_str().unwrap().to_string())
-        .collect();
+    let names: Vec<String> =
+        lines[..7].iter().map(|l| serde_json::from_str::<Value>(l).unwrap()["eventName"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["CreateKey", "Encrypt", "Decrypt", "DescribeKey", "RotateKeyOnDemand", "RotateKey", "ListKeys"]);
     for (line, record) in lines.iter().zip(&records) {
         assert!(!line.trim().is_empty() && !line.contains('\n'));

@@ -125,8 +125,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     let log = log_capture();
     tracing::info!(target: "keytrail_tests::no_secrets", "capture started");
     let path = events_out_path("sdk");
-    let s = Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() })
-        .await;
+    let s = Server::start_with(Options { events_out: Some(path.to_string_lossy().into_owned()), ..Default::default() }).await;
     let kms = s.kms();
     let mut secrets = Secrets::default();
 
@@ -142,39 +141,20 @@ async fn no_secret_in_records_events_out_or_logs() {
     let mut ciphertexts = Vec::new();
     for (i, plain) in [&text, &binary].into_iter().enumerate() {
         for key in [a.as_str(), "alias/secrets"] {
-            let out = kms
-                .encrypt()
-                .key_id(key)
-                .plaintext(Blob::new(plain.clone()))
-                .encryption_context("n", i.to_string())
-                .send()
-                .await
-                .unwrap();
+            let out =
+                kms.encrypt().key_id(key).plaintext(Blob::new(plain.clone())).encryption_context("n", i.to_string()).send().await.unwrap();
             let ct = out.ciphertext_blob.unwrap();
             secrets.add(format!("ciphertext of plaintext {i}"), ct.as_ref());
-            let back =
-                kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", i.to_string()).send().await.unwrap();
+            let back = kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", i.to_string()).send().await.unwrap();
             assert_eq!(back.plaintext().unwrap().as_ref(), plain.as_slice());
-            kms.decrypt()
-                .ciphertext_blob(ct.clone())
-                .key_id(key)
-                .encryption_context("n", i.to_string())
-                .send()
-                .await
-                .unwrap();
+            kms.decrypt().ciphertext_blob(ct.clone()).key_id(key).encryption_context("n", i.to_string()).send().await.unwrap();
             ciphertexts.push((ct, i));
         }
     }
     // ReEncrypt: the source and the new ciphertext.
     let (source, i) = ciphertexts[0].clone();
-    let out = kms
-        .re_encrypt()
-        .ciphertext_blob(source)
-        .source_encryption_context("n", i.to_string())
-        .destination_key_id(&b)
-        .send()
-        .await
-        .unwrap();
+    let out =
+        kms.re_encrypt().ciphertext_blob(source).source_encryption_context("n", i.to_string()).destination_key_id(&b).send().await.unwrap();
     secrets.add("re-encrypted ciphertext", out.ciphertext_blob().unwrap().as_ref());
 
     // Data keys and random bytes.
@@ -210,9 +190,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     secrets.add("tampered ciphertext", &tampered);
     for f in [
         failure(kms.decrypt().ciphertext_blob(ct.clone()).encryption_context("n", "wrong").send().await.unwrap_err()),
-        failure(
-            kms.decrypt().ciphertext_blob(Blob::new(tampered)).encryption_context("n", "0").send().await.unwrap_err(),
-        ),
+        failure(kms.decrypt().ciphertext_blob(Blob::new(tampered)).encryption_context("n", "0").send().await.unwrap_err()),
         failure(kms.decrypt().ciphertext_blob(ct.clone()).key_id(&b).send().await.unwrap_err()),
     ] {
         assert!(f.code == "InvalidCiphertextException" || f.code == "IncorrectKeyException", "{f:?}");
@@ -223,17 +201,11 @@ async fn no_secret_in_records_events_out_or_logs() {
         v
     };
     secrets.add("oversized plaintext", &big_secret);
-    assert_eq!(
-        failure(kms.encrypt().key_id(&a).plaintext(Blob::new(big_secret)).send().await.unwrap_err()).code,
-        "ValidationException"
-    );
+    assert_eq!(failure(kms.encrypt().key_id(&a).plaintext(Blob::new(big_secret)).send().await.unwrap_err()).code, "ValidationException");
     kms.disable_key().key_id(&b).send().await.unwrap();
     let refused = b"PLAINTEXT-FOR-A-DISABLED-KEY-91c2".to_vec();
     secrets.add("plaintext refused by a disabled key", &refused);
-    assert_eq!(
-        failure(kms.encrypt().key_id(&b).plaintext(Blob::new(refused)).send().await.unwrap_err()).code,
-        "DisabledException"
-    );
+    assert_eq!(failure(kms.encrypt().key_id(&b).plaintext(Blob::new(refused)).send().await.unwrap_err()).code, "DisabledException");
     let message = b"MESSAGE-TO-SIGN-never-logged-44d1".to_vec();
     let signature = random(72);
     secrets.add("message", &message);
@@ -272,9 +244,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     secrets.add("a secret member in another case", &miscased);
     let miscased = STANDARD.encode(&miscased);
     let auth = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00";
-    let kms_headers = |op: &'static str| {
-        [("x-amz-target", op), ("content-type", "application/x-amz-json-1.1"), ("authorization", auth)]
-    };
+    let kms_headers = |op: &'static str| [("x-amz-target", op), ("content-type", "application/x-amz-json-1.1"), ("authorization", auth)];
     for (op, body) in [
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","Plaintext":"{not_base64}"}}"#)),
         ("TrentService.Decrypt", format!(r#"{{"CiphertextBlob":"{not_base64}"}}"#)),
@@ -284,10 +254,7 @@ async fn no_secret_in_records_events_out_or_logs() {
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","plaintext":"{miscased}"}}"#)),
         ("TrentService.Encrypt", format!(r#"{{"KeyId":"{a}","PLAINTEXT":"{miscased}"}}"#)),
         ("TrentService.Decrypt", format!(r#"{{"ciphertextBlob":"{miscased}"}}"#)),
-        (
-            "TrentService.Sign",
-            format!(r#"{{"KeyId":"{a}","message":"{miscased}","SigningAlgorithm":"ECDSA_SHA_256"}}"#),
-        ),
+        ("TrentService.Sign", format!(r#"{{"KeyId":"{a}","message":"{miscased}","SigningAlgorithm":"ECDSA_SHA_256"}}"#)),
     ] {
         let (status, response) = raw_http(s.addr, "POST", "/", &kms_headers(op), &body).await;
         assert_eq!(status, 400, "{op} {body}: {response}");

@@ -80,8 +80,7 @@ impl Delivery {
         {
             let mut pending = self.pending.lock();
             for (key, list) in pending.iter_mut() {
-                let (due, keep): (Vec<Pending>, Vec<Pending>) =
-                    std::mem::take(list).into_iter().partition(|p| everything || p.due <= now);
+                let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(list).into_iter().partition(|p| everything || p.due <= now);
                 *list = keep;
                 for p in due {
                     let region = p.event.record.aws_region.clone();
@@ -93,7 +92,8 @@ impl Delivery {
         let mut written = Vec::new();
         for ((key, region, at), events) in batches {
             let Some(trail) = self.trails.get(&key) else { continue };
-            let result = write_log_file(&self.root, &trail.s3_bucket_name, trail.s3_key_prefix.as_deref(), &key.account, &region, at, &events);
+            let result =
+                write_log_file(&self.root, &trail.s3_bucket_name, trail.s3_key_prefix.as_deref(), &key.account, &region, at, &events);
             let error = result.as_ref().err().map(|e| e.to_string());
             let was = self.trails.update(&key, |t| {
                 t.status.latest_delivery_attempt_time = Some(at);

@@ -48,12 +48,8 @@ impl UserIdentity {
             invoked_by: None,
         };
         match principal {
-            Principal::Root { alias, .. } => {
-                UserIdentity { identity_type: Some("Root".into()), user_name: alias.clone(), ..base }
-            }
-            Principal::User { name, .. } => {
-                UserIdentity { identity_type: Some("IAMUser".into()), user_name: Some(name.clone()), ..base }
-            }
+            Principal::Root { alias, .. } => UserIdentity { identity_type: Some("Root".into()), user_name: alias.clone(), ..base },
+            Principal::User { name, .. } => UserIdentity { identity_type: Some("IAMUser".into()), user_name: Some(name.clone()), ..base },
             Principal::AssumedRole { account, role, role_id, created, .. } => UserIdentity {
                 identity_type: Some("AssumedRole".into()),
                 session_context: Some(json!({

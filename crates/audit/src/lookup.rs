@@ -104,7 +104,10 @@ pub fn lookup_events(
         None => false,
         Some("insight") => true,
         Some(other) => {
-            return Err(error("InvalidEventCategoryException", format!("{other} is not a valid event category. The only valid value is insight.")))
+            return Err(error(
+                "InvalidEventCategoryException",
+                format!("{other} is not a valid event category. The only valid value is insight."),
+            ))
         }
     };
     let max = req.max_results.unwrap_or(MAX_RESULTS);
@@ -184,12 +187,8 @@ fn event_json(e: &StoredEvent) -> Value {
 
 /// A hash of everything a NextToken must be replayed with (not MaxResults: a page size may change).
 fn fingerprint(account: &str, region: &str, req: &LookupEventsRequest) -> u64 {
-    let attrs: Vec<String> = req
-        .lookup_attributes
-        .iter()
-        .flatten()
-        .map(|a| format!("{:?}={:?}", a.attribute_key, a.attribute_value))
-        .collect();
+    let attrs: Vec<String> =
+        req.lookup_attributes.iter().flatten().map(|a| format!("{:?}={:?}", a.attribute_key, a.attribute_value)).collect();
     let text = format!("{account}|{region}|{attrs:?}|{:?}|{:?}|{:?}", req.start_time, req.end_time, req.event_category);
     // FNV-1a: stable across processes, so a token survives a restart.
     text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
@@ -200,7 +199,8 @@ fn encode_token(seq: u64, fingerprint: u64) -> String {
 }
 
 fn decode_token(token: &str, fingerprint: u64) -> Result<u64, CloudTrailError> {
-    let invalid = || error("InvalidNextTokenException", "Invalid NextToken. Pass the token with the parameters of the request that returned it.");
+    let invalid =
+        || error("InvalidNextTokenException", "Invalid NextToken. Pass the token with the parameters of the request that returned it.");
     let text = URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
     let mut parts = text.split(':');
     match (parts.next(), parts.next().and_then(|s| s.parse::<u64>().ok()), parts.next(), parts.next()) {
@@ -236,11 +236,13 @@ mod tests {
     fn pages_are_stable_while_records_arrive() {
         let r = recorder_with(5);
         let page1 = lookup(&r, LookupEventsRequest { max_results: Some(2), ..Default::default() }).unwrap();
-        let ids = |v: &Value| v["Events"].as_array().unwrap().iter().map(|e| e["EventId"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let ids =
+            |v: &Value| v["Events"].as_array().unwrap().iter().map(|e| e["EventId"].as_str().unwrap().to_string()).collect::<Vec<_>>();
         assert_eq!(ids(&page1), ["id-4", "id-3"]);
         r.record(vec![sample()]);
         let token = page1["NextToken"].as_str().unwrap().to_string();
-        let page2 = lookup(&r, LookupEventsRequest { max_results: Some(2), next_token: Some(token.clone()), ..Default::default() }).unwrap();
+        let page2 =
+            lookup(&r, LookupEventsRequest { max_results: Some(2), next_token: Some(token.clone()), ..Default::default() }).unwrap();
         assert_eq!(ids(&page2), ["id-2", "id-1"]);
         let other = LookupEventsRequest { next_token: Some(token), start_time: Some(1.0), ..Default::default() };
         assert_eq!(lookup(&r, other).unwrap_err().code(), "InvalidNextTokenException");

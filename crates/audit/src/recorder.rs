@@ -68,12 +68,7 @@ impl Recorder {
     pub fn with_log(history: Arc<dyn EventLog>, events_out: Option<Box<dyn Write + Send>>) -> Self {
         let next = history.last_seq() + 1;
         Recorder {
-            inner: Arc::new(Inner {
-                history,
-                next_seq: AtomicU64::new(next),
-                out: Mutex::new(events_out),
-                sinks: RwLock::new(Vec::new()),
-            }),
+            inner: Arc::new(Inner { history, next_seq: AtomicU64::new(next), out: Mutex::new(events_out), sinks: RwLock::new(Vec::new()) }),
         }
     }
 
@@ -92,19 +87,11 @@ impl Recorder {
         let stored: Vec<Arc<StoredEvent>> = records
             .into_iter()
             .map(|record| {
-                let epoch_seconds = time::OffsetDateTime::parse(
-                    &record.event_time,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .map(|t| t.unix_timestamp())
-                .unwrap_or_default();
+                let epoch_seconds = time::OffsetDateTime::parse(&record.event_time, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp())
+                    .unwrap_or_default();
                 let json = record.to_json();
-                Arc::new(StoredEvent {
-                    seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
-                    epoch_seconds,
-                    record,
-                    json,
-                })
+                Arc::new(StoredEvent { seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed), epoch_seconds, record, json })
             })
             .collect();
         self.inner.history.append(&stored);

@@ -333,12 +333,7 @@ mod tests {
     use serde_json::json;
 
     fn record(source: &str, name: &str, read_only: bool) -> CloudTrailRecord {
-        CloudTrailRecord {
-            event_source: source.into(),
-            event_name: name.into(),
-            read_only,
-            ..crate::record::tests::sample()
-        }
+        CloudTrailRecord { event_source: source.into(), event_name: name.into(), read_only, ..crate::record::tests::sample() }
     }
 
     fn basic(v: serde_json::Value) -> Result<Selectors, CloudTrailError> {

@@ -117,10 +117,7 @@ fn resolve(ctx: &mut Ctx<'_>, given: Option<&str>, access: Access) -> Result<Tra
         validate_name(given)?;
         let home = TrailKey { account: ctx.scope.account.into(), region: ctx.scope.region.into(), name: given.into() };
         trails.get(&home).or_else(|| {
-            trails
-                .filter(|t| t.account_id == ctx.scope.account && t.name == given && t.is_multi_region_trail)
-                .into_iter()
-                .next()
+            trails.filter(|t| t.account_id == ctx.scope.account && t.name == given && t.is_multi_region_trail).into_iter().next()
         })
     };
     let trail = trail.ok_or_else(|| not_found(ctx, given))?;
@@ -174,7 +171,10 @@ struct TagRequest {
 /// Applies the settings a CreateTrail or UpdateTrail request gives, and checks the result.
 fn apply(trail: &mut Trail, req: TrailRequest) -> Result<(), CloudTrailError> {
     if req.is_organization_trail == Some(true) {
-        return Err(err("OrganizationsNotInUseException", "keytrail emulates no AWS Organizations: organization trails are not available."));
+        return Err(err(
+            "OrganizationsNotInUseException",
+            "keytrail emulates no AWS Organizations: organization trails are not available.",
+        ));
     }
     if let Some(b) = req.s3_bucket_name {
         validate_bucket(&b)?;
@@ -203,10 +203,7 @@ fn apply(trail: &mut Trail, req: TrailRequest) -> Result<(), CloudTrailError> {
         trail.log_file_validation_enabled = v;
     }
     if trail.is_multi_region_trail && !trail.include_global_service_events {
-        return Err(err(
-            "InvalidParameterCombinationException",
-            "Multi-Region trail must include global service events.",
-        ));
+        return Err(err("InvalidParameterCombinationException", "Multi-Region trail must include global service events."));
     }
     Ok(())
 }
@@ -290,7 +287,11 @@ pub(crate) fn status(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
     if let Some(e) = &s.latest_delivery_error {
         m.insert("LatestDeliveryError".into(), json!(e));
     }
-    for (k, v) in [("LatestDeliveryTime", s.latest_delivery_time), ("StartLoggingTime", s.start_logging_time), ("StopLoggingTime", s.stop_logging_time)] {
+    for (k, v) in [
+        ("LatestDeliveryTime", s.latest_delivery_time),
+        ("StartLoggingTime", s.start_logging_time),
+        ("StopLoggingTime", s.stop_logging_time),
+    ] {
         if let Some(v) = v {
             m.insert(k.into(), json!(v));
         }
@@ -425,7 +426,11 @@ mod tests {
     fn arns() {
         let k = parse_arn("arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail").unwrap();
         assert_eq!((k.account.as_str(), k.region.as_str(), k.name.as_str()), ("123456789012", "us-east-2", "MyTrail"));
-        for bad in ["arn:aws:cloudtrail:us-east-2:1234:trail/MyTrail", "arn:aws:kms:us-east-2:123456789012:trail/MyTrail", "arn:aws:cloudtrail:us-east-2:123456789012:eventdatastore/x"] {
+        for bad in [
+            "arn:aws:cloudtrail:us-east-2:1234:trail/MyTrail",
+            "arn:aws:kms:us-east-2:123456789012:trail/MyTrail",
+            "arn:aws:cloudtrail:us-east-2:123456789012:eventdatastore/x",
+        ] {
             assert_eq!(parse_arn(bad).unwrap_err().code(), "CloudTrailARNInvalidException");
         }
     }

@@ -48,9 +48,7 @@ impl Principal {
     /// The account that owns this principal.
     pub fn account(&self) -> &str {
         match self {
-            Principal::Root { account, .. }
-            | Principal::User { account, .. }
-            | Principal::AssumedRole { account, .. } => account,
+            Principal::Root { account, .. } | Principal::User { account, .. } | Principal::AssumedRole { account, .. } => account,
         }
     }
 

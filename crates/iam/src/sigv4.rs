@@ -42,9 +42,8 @@ impl SigV4Authorization {
                 signature = Some(v);
             }
         }
-        let missing = |what: &str| {
-            MalformedAuthorization(format!("Authorization header requires '{what}' parameter. Authorization={header}"))
-        };
+        let missing =
+            |what: &str| MalformedAuthorization(format!("Authorization header requires '{what}' parameter. Authorization={header}"));
         let credential = credential.ok_or_else(|| missing("Credential"))?;
         let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
         let signature = signature.ok_or_else(|| missing("Signature"))?;

@@ -18,17 +18,15 @@ const SECRET_MEMBERS: &[&str] = &[
 ];
 
 /// Members whose values are maps of caller data: their keys are kept as sent.
-const USER_MAPS: &[&str] = &["EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext", "EncryptionContextSubset", "EncryptionContextEquals"];
+const USER_MAPS: &[&str] =
+    &["EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext", "EncryptionContextSubset", "EncryptionContextEquals"];
 
 /// `requestParameters` for a request body: every non-secret member, names in lower camel case,
 /// plus `defaults` the operation filled in (added only when the caller did not send them).
 /// A body that is not a JSON object records `null`.
 pub fn request_parameters(body: &[u8], defaults: &[(&'static str, Value)]) -> Option<Value> {
-    let parsed: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(body).ok()?
-    };
+    let parsed: Value =
+        if body.iter().all(u8::is_ascii_whitespace) { Value::Object(Map::new()) } else { serde_json::from_slice(body).ok()? };
     let Value::Object(members) = parsed else { return None };
     let mut out = Map::new();
     for (name, value) in members {

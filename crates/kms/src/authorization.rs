@@ -8,9 +8,7 @@
 
 use std::sync::Arc;
 
-use keytrail_iam::policy::{
-    authorize_with_extra_allow, ConditionValue, Decision, Denial, DenialReason, PolicyDocument, RequestContext,
-};
+use keytrail_iam::policy::{authorize_with_extra_allow, ConditionValue, Decision, Denial, DenialReason, PolicyDocument, RequestContext};
 use keytrail_iam::{CredentialDirectory, Principal};
 
 use crate::authorize::{AccessRequest, Authorizer};
@@ -21,11 +19,26 @@ use crate::{ErrorCode, KmsError};
 /// Actions KMS lets a principal of another account perform on a key (AWS's "cross-account use"
 /// column). Anything else on another account's key is denied as no resource policy allowing it.
 const CROSS_ACCOUNT_ACTIONS: &[&str] = &[
-    "kms:CreateGrant", "kms:Decrypt", "kms:DeriveSharedSecret", "kms:DescribeKey", "kms:Encrypt",
-    "kms:GenerateDataKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateMac", "kms:GetKeyRotationStatus", "kms:GetPublicKey",
-    "kms:ListGrants", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant", "kms:RevokeGrant", "kms:Sign",
-    "kms:Verify", "kms:VerifyMac",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeriveSharedSecret",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateMac",
+    "kms:GetKeyRotationStatus",
+    "kms:GetPublicKey",
+    "kms:ListGrants",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:Sign",
+    "kms:Verify",
+    "kms:VerifyMac",
 ];
 
 /// Evaluates policies and grants; identity policies come from the credential directory.

@@ -140,10 +140,7 @@ impl KmsError {
 
     /// A KeyId that names another key than the ciphertext's.
     pub fn incorrect_key() -> Self {
-        KmsError::new(
-            ErrorCode::IncorrectKey,
-            "The key ID in the request does not identify a CMK that can perform this operation.",
-        )
+        KmsError::new(ErrorCode::IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
     }
 }
 

@@ -14,15 +14,35 @@ use crate::{ErrorCode, KmsError};
 
 /// Operations a grant can allow.
 pub const GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
-    "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
 ];
 
 /// Operations that take an encryption context, the only ones a constrained grant may include.
 pub const CRYPTO_GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
-    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
 ];
 
 /// The token returned for a grant.
@@ -74,7 +94,5 @@ fn satisfies(grant: &Grant, context: Option<&EncryptionContext>) -> bool {
 /// this encryption context.
 pub fn grant_allows(key: &Key, principal: &Principal, action: &str, context: Option<&EncryptionContext>) -> bool {
     let Some(op) = action.strip_prefix("kms:") else { return false };
-    key.grants
-        .iter()
-        .any(|g| g.operations.iter().any(|o| o == op) && is_grantee(g, principal) && satisfies(g, context))
+    key.grants.iter().any(|g| g.operations.iter().any(|o| o == op) && is_grantee(g, principal) && satisfies(g, context))
 }

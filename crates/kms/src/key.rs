@@ -1,8 +1,8 @@
 //! A KMS key: metadata, state, policy, tags, rotation settings, and its key material versions.
 
+use keytrail_iam::policy::{PolicyDocument, PolicyKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use keytrail_iam::policy::{PolicyDocument, PolicyKind};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -72,7 +72,7 @@ impl std::fmt::Debug for KeyMaterial {
 
 mod secret_hex {
     use serde::{Deserialize, Deserializer, Serializer};
-use zeroize::Zeroizing;
+    use zeroize::Zeroizing;
 
     pub(super) fn serialize<S: Serializer>(v: &Zeroizing<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(v.as_slice()))

@@ -14,13 +14,13 @@
 //! - `validate`, `wire`, `paging`, `error` — AWS-style validation, decoding, pagination, errors.
 
 pub mod audit;
+pub mod authorization;
 pub mod authorize;
 pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod error;
 pub mod grants;
-pub mod authorization;
 pub mod key;
 pub mod key_ref;
 pub mod ops;

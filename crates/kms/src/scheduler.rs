@@ -21,11 +21,7 @@ impl Kms {
                 if let Some(d) = key.deletion_date.filter(|d| *d <= now_secs) {
                     due.push((d, key.arn(), true));
                 }
-            } else if let Some(r) = key
-                .rotation
-                .as_ref()
-                .filter(|r| r.next_rotation <= now_secs && key.state == KeyState::Enabled)
-            {
+            } else if let Some(r) = key.rotation.as_ref().filter(|r| r.next_rotation <= now_secs && key.state == KeyState::Enabled) {
                 // A disabled key is not rotated; its schedule waits, so it rotates once it is
                 // enabled again (as AWS does when a rotation date passes while a key is disabled).
                 due.push((r.next_rotation, key.arn(), false));

@@ -150,13 +150,7 @@ impl KeyStore {
 
     /// Every key of `account` in `region`, in creation order.
     pub fn keys_in(&self, account: &str, region: &str) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
-            .inner
-            .keys
-            .iter()
-            .filter(|k| k.account == account && k.region == region)
-            .map(|k| k.clone())
-            .collect();
+        let mut keys: Vec<Key> = self.inner.keys.iter().filter(|k| k.account == account && k.region == region).map(|k| k.clone()).collect();
         keys.sort_by_key(|k| k.seq);
         keys
     }
@@ -201,13 +195,8 @@ impl KeyStore {
 
     /// Every alias of `account` in `region`, sorted by name.
     pub fn aliases_in(&self, account: &str, region: &str) -> Vec<Alias> {
-        let mut v: Vec<Alias> = self
-            .inner
-            .aliases
-            .iter()
-            .filter(|a| a.account == account && a.region == region)
-            .map(|a| a.clone())
-            .collect();
+        let mut v: Vec<Alias> =
+            self.inner.aliases.iter().filter(|a| a.account == account && a.region == region).map(|a| a.clone()).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }

@@ -59,11 +59,7 @@ fn describe(e: &serde_json::Error) -> String {
             if let Some(rest) = text.strip_prefix("invalid type: ") {
                 // "invalid type: string \"…\", expected u32 at line…": keep only the kinds.
                 let found = rest.split([' ', ',']).next().unwrap_or("value");
-                let expected = rest
-                    .split(", expected ")
-                    .nth(1)
-                    .map(|s| s.split(" at line").next().unwrap_or(s))
-                    .unwrap_or("another type");
+                let expected = rest.split(", expected ").nth(1).map(|s| s.split(" at line").next().unwrap_or(s)).unwrap_or("another type");
                 return format!("A member of type {found} cannot be converted to {expected}.");
             }
             if text.starts_with("invalid value") || text.starts_with("invalid length") {

@@ -116,7 +116,8 @@ async fn verify(addr: SocketAddr, acked: &Acked) -> Result<(usize, usize, usize)
         }
     }
     let history = get(addr, "/_keytrail/events").await?;
-    let ids: HashSet<&str> = history["Records"].as_array().map(|a| a.iter().filter_map(|r| r["requestID"].as_str()).collect()).unwrap_or_default();
+    let ids: HashSet<&str> =
+        history["Records"].as_array().map(|a| a.iter().filter_map(|r| r["requestID"].as_str()).collect()).unwrap_or_default();
     let missing = acked.request_ids.iter().filter(|id| !ids.contains(id.as_str())).count();
     if missing > 0 {
         problems.push(format!("{missing} acknowledged calls have no record"));

@@ -111,7 +111,16 @@ async fn worker(addr: SocketAddr, id: u64, stop: Arc<AtomicBool>) -> Tally {
             0..=24 => {
                 let n = 1 + rng.below(64) as usize;
                 let pt = B64.encode(rng.bytes(n));
-                if let Some(b) = call(&mut conn, &mut tally, OWNER_KEY, "Encrypt", json!({"KeyId": key_id, "Plaintext": pt, "EncryptionContext": {"w": id.to_string()}}), usable).await {
+                if let Some(b) = call(
+                    &mut conn,
+                    &mut tally,
+                    OWNER_KEY,
+                    "Encrypt",
+                    json!({"KeyId": key_id, "Plaintext": pt, "EncryptionContext": {"w": id.to_string()}}),
+                    usable,
+                )
+                .await
+                {
                     let ct = b["CiphertextBlob"].as_str().unwrap_or_default().to_string();
                     if cts.len() >= 32 {
                         cts.swap_remove(rng.below(32) as usize);
@@ -125,7 +134,16 @@ async fn worker(addr: SocketAddr, id: u64, stop: Arc<AtomicBool>) -> Tally {
                 }
                 let (ki, ct, pt) = cts[rng.below(cts.len() as u64) as usize].clone();
                 let expect = if keys[ki].enabled { "ok" } else { "DisabledException" };
-                if let Some(b) = call(&mut conn, &mut tally, OWNER_KEY, "Decrypt", json!({"CiphertextBlob": ct, "EncryptionContext": {"w": id.to_string()}}), expect).await {
+                if let Some(b) = call(
+                    &mut conn,
+                    &mut tally,
+                    OWNER_KEY,
+                    "Decrypt",
+                    json!({"CiphertextBlob": ct, "EncryptionContext": {"w": id.to_string()}}),
+                    expect,
+                )
+                .await
+                {
                     if b["Plaintext"].as_str() != Some(pt.as_str()) {
                         tally.unexpected.push("Decrypt returned another plaintext".into());
                     }
@@ -155,7 +173,8 @@ async fn worker(addr: SocketAddr, id: u64, stop: Arc<AtomicBool>) -> Tally {
             }
             69..=78 => {
                 let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{key_id}");
-                call(&mut conn, &mut tally, STRANGER_KEY, "Encrypt", json!({"KeyId": arn, "Plaintext": "aGk="}), "AccessDeniedException").await;
+                call(&mut conn, &mut tally, STRANGER_KEY, "Encrypt", json!({"KeyId": arn, "Plaintext": "aGk="}), "AccessDeniedException")
+                    .await;
             }
             79..=83 => {
                 let garbage = B64.encode(rng.bytes(60));
@@ -199,7 +218,9 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
         if samples.len() % 10 == 0 {
             let now = get(addr, "/_keytrail/stats").await?;
             let secs = last_stats.0.elapsed().as_secs_f64();
-            let d = |k: &str| now["storage"][k].as_u64().unwrap_or(0).saturating_sub(last_stats.1["storage"][k].as_u64().unwrap_or(0)) as f64 / secs;
+            let d = |k: &str| {
+                now["storage"][k].as_u64().unwrap_or(0).saturating_sub(last_stats.1["storage"][k].as_u64().unwrap_or(0)) as f64 / secs
+            };
             println!(
                 "soak: t={:>4.0}s  calls/s {:>7.0}  fsyncs/s {:>6.0}  rss {:>6} KiB  records {}",
                 started.elapsed().as_secs_f64(),
@@ -222,15 +243,29 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let total = tally.total();
     let expected_records = total + tally.rotations;
     let fsyncs = stats1["storage"]["transactions"].as_u64().unwrap_or(0) - stats0["storage"]["transactions"].as_u64().unwrap_or(0);
-    println!("soak: {total} calls in {elapsed:.1} s = {:.0} calls/s; {fsyncs} fsyncs = {:.0} fsyncs/s; {:.1} calls per fsync", total as f64 / elapsed, fsyncs as f64 / elapsed, total as f64 / fsyncs.max(1) as f64);
-    println!("soak: ok {}  4xx {}  5xx {}  dropped {}  rotations {}", tally.ok, tally.client_errors, tally.server_errors, tally.dropped, tally.rotations);
+    println!(
+        "soak: {total} calls in {elapsed:.1} s = {:.0} calls/s; {fsyncs} fsyncs = {:.0} fsyncs/s; {:.1} calls per fsync",
+        total as f64 / elapsed,
+        fsyncs as f64 / elapsed,
+        total as f64 / fsyncs.max(1) as f64
+    );
+    println!(
+        "soak: ok {}  4xx {}  5xx {}  dropped {}  rotations {}",
+        tally.ok, tally.client_errors, tally.server_errors, tally.dropped, tally.rotations
+    );
     println!("soak: per operation {:?}", tally.calls);
 
     // Memory: after the first quarter (warm), it must not keep growing.
     let warm_at = samples.len() / 4;
     let rss_warm = samples.get(warm_at).map(|s| s.1).unwrap_or(rss_end);
     let rss_peak = samples.iter().map(|s| s.1).max().unwrap_or(rss_end);
-    println!("soak: rss warm {} KiB, peak {} KiB, end {} KiB (growth {} KiB)", rss_warm, rss_peak, rss_end, rss_end as i64 - rss_warm as i64);
+    println!(
+        "soak: rss warm {} KiB, peak {} KiB, end {} KiB (growth {} KiB)",
+        rss_warm,
+        rss_peak,
+        rss_end,
+        rss_end as i64 - rss_warm as i64
+    );
 
     // Records: history (API), the data dir (after a clean stop) and --events-out must all agree.
     let history = get(addr, "/_keytrail/events").await?;
@@ -279,4 +314,3 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
         Err(failures.join("; "))
     }
 }
-

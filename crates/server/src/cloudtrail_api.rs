@@ -27,8 +27,7 @@ pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, Start
     };
     let root: PathBuf = match given {
         Some(dir) => {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir).map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
             dir
         }
         None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
@@ -51,7 +50,8 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     };
     let Some(op) = op else {
         // A real CloudTrail operation keytrail does not serve: not recorded, as it is not AWS's answer.
-        let err = ApiError::bad_request("UnsupportedOperationException", format!("keytrail does not support the CloudTrail {name} operation."));
+        let err =
+            ApiError::bad_request("UnsupportedOperationException", format!("keytrail does not support the CloudTrail {name} operation."));
         return error_response(&meta.request_id, &err);
     };
     let now = app.clock.now();

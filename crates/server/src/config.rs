@@ -238,7 +238,10 @@ impl ConfigFile {
                 }
             }
             for a in &k.aliases {
-                let ok = a.starts_with("alias/") && a.len() > 6 && !a.starts_with("alias/aws/") && a.len() <= 256
+                let ok = a.starts_with("alias/")
+                    && a.len() > 6
+                    && !a.starts_with("alias/aws/")
+                    && a.len() <= 256
                     && a.bytes().all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b));
                 if !ok {
                     return bad(format!("{owner}: aliases: \"{a}\" is not a valid alias name (alias/<name>, not alias/aws/)"));

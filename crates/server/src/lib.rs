@@ -97,12 +97,8 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials = Arc::new(seeds::credential_directory(
-            &options.file,
-            &options.account_id,
-            options.strict_credentials,
-            clock.now(),
-        ));
+        let credentials =
+            Arc::new(seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now()));
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;

@@ -24,11 +24,8 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
         }
     }
     for u in &cfg.users {
-        let principal = Principal::User {
-            account: u.account.clone(),
-            name: u.name.clone(),
-            unique_id: stable_unique_id("AIDA", &u.account, &u.name),
-        };
+        let principal =
+            Principal::User { account: u.account.clone(), name: u.name.clone(), unique_id: stable_unique_id("AIDA", &u.account, &u.name) };
         dir.set_policies(principal.policy_arn(), u.policies.iter().map(parse).collect());
         dir.insert(&u.access_key_id, AccessKey { principal, secret: u.secret_access_key.clone() });
     }
@@ -90,10 +87,9 @@ pub fn apply_key_seeds(cfg: &ConfigFile, store: &KeyStore, now: OffsetDateTime) 
                 policy: policy.text().to_string(),
                 policy_doc: Some(policy),
                 tags: Vec::new(),
-                rotation: k.rotation_period_days.map(|d| RotationSchedule {
-                    period_days: d,
-                    next_rotation: now.unix_timestamp() + i64::from(d) * 86_400,
-                }),
+                rotation: k
+                    .rotation_period_days
+                    .map(|d| RotationSchedule { period_days: d, next_rotation: now.unix_timestamp() + i64::from(d) * 86_400 }),
                 materials,
                 seq: store.next_seq(),
                 grants: Vec::new(),

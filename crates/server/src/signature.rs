@@ -37,13 +37,16 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
     let Some(key) = app.credentials.configured(&auth.access_key_id) else {
         return Ok(());
     };
-    let date_header = parts
-        .headers
-        .get("x-amz-date")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::bad_request("IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
+    let date_header = parts.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        ApiError::bad_request(
+            "IncompleteSignatureException",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
+    })?;
     let signed_at = PrimitiveDateTime::parse(date_header, format_description!("[year][month][day]T[hour][minute][second]Z"))
-        .map_err(|_| ApiError::bad_request("IncompleteSignatureException", format!("Date must be in ISO-8601 'basic format'. Got '{date_header}'.")))?
+        .map_err(|_| {
+            ApiError::bad_request("IncompleteSignatureException", format!("Date must be in ISO-8601 'basic format'. Got '{date_header}'."))
+        })?
         .assume_utc();
     let now = OffsetDateTime::now_utc();
     let skew = MAX_SKEW;

@@ -58,16 +58,13 @@ pub(crate) fn encode_key(root: &RootKey, mut key: Key) -> Result<Vec<u8>, Storag
 
 /// The key stored as `body`, its material unwrapped and checked against its id.
 pub(crate) fn decode_key(root: &RootKey, body: &[u8]) -> Result<Key, StorageError> {
-    let stored: StoredKey =
-        serde_json::from_slice(body).map_err(|e| StorageError::new(format!("a stored key does not decode: {e}")))?;
+    let stored: StoredKey = serde_json::from_slice(body).map_err(|e| StorageError::new(format!("a stored key does not decode: {e}")))?;
     let mut key = stored.key;
     let arn = key.arn();
     for m in stored.materials {
-        let wrapped =
-            hex::decode(&m.wrapped).map_err(|_| StorageError::new(format!("key {arn}: wrapped material is not hex")))?;
-        let secret = root
-            .unwrap(&aad(&arn, &m.id), &wrapped)
-            .map_err(|e| StorageError::new(format!("key {arn}, material {}: {e}", m.id)))?;
+        let wrapped = hex::decode(&m.wrapped).map_err(|_| StorageError::new(format!("key {arn}: wrapped material is not hex")))?;
+        let secret =
+            root.unwrap(&aad(&arn, &m.id), &wrapped).map_err(|e| StorageError::new(format!("key {arn}, material {}: {e}", m.id)))?;
         let material = KeyMaterial::new(secret.to_vec(), m.created, m.rotation);
         if material.id != m.id {
             return Err(StorageError::new(format!("key {arn}: material {} does not match its id", m.id)));

@@ -110,9 +110,7 @@ impl EventLog for DiskEventLog {
 
     fn seq_of(&self, event_id: &str) -> Option<u64> {
         let conn = self.shared.reader.lock();
-        conn.query_row("SELECT seq FROM events WHERE event_id = ?1", [event_id], |r| r.get::<_, i64>(0))
-            .ok()
-            .map(|s| s as u64)
+        conn.query_row("SELECT seq FROM events WHERE event_id = ?1", [event_id], |r| r.get::<_, i64>(0)).ok().map(|s| s as u64)
     }
 
     fn len(&self) -> usize {

@@ -207,8 +207,7 @@ impl Storage {
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             let body: Vec<u8> = row.get(1)?;
-            let value = serde_json::from_slice(&body)
-                .map_err(|e| StorageError::new(format!("stored {kind} {id} does not decode: {e}")))?;
+            let value = serde_json::from_slice(&body).map_err(|e| StorageError::new(format!("stored {kind} {id} does not decode: {e}")))?;
             out.push((id, value));
         }
         Ok(out)

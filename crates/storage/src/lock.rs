@@ -35,10 +35,7 @@ impl DirLock {
             let _ = file.read_to_string(&mut holder);
             let pid = holder.trim();
             let pid = if pid.is_empty() { "unknown" } else { pid };
-            return Err(StorageError::new(format!(
-                "data dir {} is in use by another keytrail (pid {pid})",
-                dir.display()
-            )));
+            return Err(StorageError::new(format!("data dir {} is in use by another keytrail (pid {pid})", dir.display())));
         }
         let pid = std::process::id().to_string();
         file.set_len(0)

@@ -36,11 +36,8 @@ impl RootKey {
         let rng = SystemRandom::new();
         let bytes = match OpenOptions::new().read(true).open(&path) {
             Ok(mut file) => {
-                let mode = file
-                    .metadata()
-                    .map_err(|e| StorageError::new(format!("cannot stat {}: {e}", path.display())))?
-                    .permissions()
-                    .mode();
+                let mode =
+                    file.metadata().map_err(|e| StorageError::new(format!("cannot stat {}: {e}", path.display())))?.permissions().mode();
                 if mode & 0o077 != 0 {
                     return Err(StorageError::new(format!(
                         "root key file {} has mode {:04o}; it must be readable by its owner only (chmod 600 {})",
@@ -50,8 +47,7 @@ impl RootKey {
                     )));
                 }
                 let mut buf = Zeroizing::new(Vec::with_capacity(ROOT_KEY_LEN + 1));
-                file.read_to_end(&mut buf)
-                    .map_err(|e| StorageError::new(format!("cannot read {}: {e}", path.display())))?;
+                file.read_to_end(&mut buf).map_err(|e| StorageError::new(format!("cannot read {}: {e}", path.display())))?;
                 if buf.len() != ROOT_KEY_LEN {
                     return Err(StorageError::new(format!(
                         "root key file {} is damaged: it holds {} bytes, not {ROOT_KEY_LEN}",

@@ -88,15 +88,7 @@ impl Rng {
 /// `x-amz-date` for `t`.
 fn amz_date(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
 /// Builds a request signed as the SDKs sign it: host, x-amz-date, x-amz-target, content-type.
@@ -106,7 +98,8 @@ fn signed_request(cli: &Cli, caller: &Caller, target: &str, body: String) -> Res
     let host = cli.addr.to_string();
     let target = format!("TrentService.{target}");
     let content_type = "application/x-amz-json-1.1";
-    let headers = [("content-type", content_type), ("host", host.as_str()), ("x-amz-date", date.as_str()), ("x-amz-target", target.as_str())];
+    let headers =
+        [("content-type", content_type), ("host", host.as_str()), ("x-amz-date", date.as_str()), ("x-amz-target", target.as_str())];
     let identity: Identity = Credentials::new(&caller.access_key, &caller.secret, None, None, "keytrail-mix").into();
     let mut settings = SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
@@ -119,7 +112,8 @@ fn signed_request(cli: &Cli, caller: &Caller, target: &str, body: String) -> Res
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signable = SignableRequest::new("POST", "/", headers.iter().copied(), SignableBody::Bytes(body.as_bytes())).map_err(|e| e.to_string())?;
+    let signable =
+        SignableRequest::new("POST", "/", headers.iter().copied(), SignableBody::Bytes(body.as_bytes())).map_err(|e| e.to_string())?;
     let signature = sign(signable, &params).map_err(|e| e.to_string())?.signature().to_string();
     let scope = format!("{}/{}/kms/aws4_request", &date[..8], cli.region);
     let authorization = format!(

@@ -58,15 +58,8 @@ impl Denial {
     /// `User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kms:Decrypt on
     /// resource: arn:aws:kms:… because no resource-based policy allows the kms:Decrypt action`.
     pub fn message(&self) -> String {
-        let Denial {
-            principal_arn,
-            action,
-            resource,
-            ..
-        } = self;
-        let head = format!(
-            "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
-        );
+        let Denial { principal_arn, action, resource, .. } = self;
+        let head = format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource}");
         match self.reason {
             DenialReason::NoResourcePolicyAllows => {
                 format!("{head} because no resource-based policy allows the {action} action")
@@ -149,17 +142,12 @@ pub fn authorize_with_extra_allow(
         Decision::Allow(AllowScope::Principal) if same_account => Ok(()),
         Decision::Allow(_) if identity_allows => Ok(()),
         Decision::Allow(_) => deny(DenialReason::NoIdentityPolicyAllows),
-        Decision::ImplicitDeny | Decision::ExplicitDeny => {
-            deny(DenialReason::NoResourcePolicyAllows)
-        }
+        Decision::ImplicitDeny | Decision::ExplicitDeny => deny(DenialReason::NoResourcePolicyAllows),
     }
 }
 
 /// All identity policies together: any Deny wins, otherwise any Allow allows.
-fn evaluate_identity_policies(
-    policies: &[PolicyDocument],
-    context: &RequestContext<'_>,
-) -> Decision {
+fn evaluate_identity_policies(policies: &[PolicyDocument], context: &RequestContext<'_>) -> Decision {
     let mut combined = Decision::ImplicitDeny;
     for policy in policies {
         match policy.evaluate(context) {
@@ -179,15 +167,10 @@ mod tests {
 
     const OWNER: &str = "111122223333";
     const OTHER: &str = "444455556666";
-    const KEY_ARN: &str =
-        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn user(account: &str, name: &str) -> Principal {
-        Principal::User {
-            account: account.into(),
-            name: name.into(),
-            unique_id: "AIDA".into(),
-        }
+        Principal::User { account: account.into(), name: name.into(), unique_id: "AIDA".into() }
     }
 
     fn session(account: &str) -> Principal {
@@ -218,12 +201,7 @@ mod tests {
         identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"*"}"#)
     }
 
-    fn check(
-        key: &PolicyDocument,
-        ids: &[PolicyDocument],
-        caller: &Principal,
-        extra: bool,
-    ) -> Result<(), DenialReason> {
+    fn check(key: &PolicyDocument, ids: &[PolicyDocument], caller: &Principal, extra: bool) -> Result<(), DenialReason> {
         let context = RequestContext::new(caller, "kms:Decrypt", KEY_ARN);
         authorize_with_extra_allow(key, ids, &context, OWNER, extra).map_err(|d| d.reason)
     }
@@ -235,22 +213,10 @@ mod tests {
         let head = "User: arn:aws:sts::444455556666:assumed-role/app/ci is not authorized to perform: kms:Decrypt \
                     on resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let cases = [
-            (
-                DenialReason::NoResourcePolicyAllows,
-                " because no resource-based policy allows the kms:Decrypt action",
-            ),
-            (
-                DenialReason::NoIdentityPolicyAllows,
-                " because no identity-based policy allows the kms:Decrypt action",
-            ),
-            (
-                DenialReason::ExplicitDenyInResourcePolicy,
-                " with an explicit deny in a resource-based policy",
-            ),
-            (
-                DenialReason::ExplicitDenyInIdentityPolicy,
-                " with an explicit deny in an identity-based policy",
-            ),
+            (DenialReason::NoResourcePolicyAllows, " because no resource-based policy allows the kms:Decrypt action"),
+            (DenialReason::NoIdentityPolicyAllows, " because no identity-based policy allows the kms:Decrypt action"),
+            (DenialReason::ExplicitDenyInResourcePolicy, " with an explicit deny in a resource-based policy"),
+            (DenialReason::ExplicitDenyInIdentityPolicy, " with an explicit deny in an identity-based policy"),
         ];
         for (reason, tail) in cases {
             let denial = Denial::new(reason, &context);
@@ -264,20 +230,10 @@ mod tests {
         let key = default_policy();
         let alice = user(OWNER, "alice");
         assert_eq!(check(&key, &[allow_all()], &alice, false), Ok(()));
-        assert_eq!(
-            check(&key, &[], &alice, false),
-            Err(DenialReason::NoIdentityPolicyAllows)
-        );
+        assert_eq!(check(&key, &[], &alice, false), Err(DenialReason::NoIdentityPolicyAllows));
         let encrypt_only = identity(r#"{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}"#);
-        assert_eq!(
-            check(&key, &[encrypt_only], &alice, false),
-            Err(DenialReason::NoIdentityPolicyAllows)
-        );
-        assert_eq!(
-            check(&key, &[], &Principal::root(OWNER), false),
-            Ok(()),
-            "root needs no identity policy"
-        );
+        assert_eq!(check(&key, &[encrypt_only], &alice, false), Err(DenialReason::NoIdentityPolicyAllows));
+        assert_eq!(check(&key, &[], &Principal::root(OWNER), false), Ok(()), "root needs no identity policy");
         let context = RequestContext::new(&alice, "kms:Decrypt", KEY_ARN);
         let denial = authorize(&key, &[], &context, OWNER).unwrap_err();
         assert_eq!(
@@ -292,30 +248,17 @@ mod tests {
             r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:Decrypt","Resource":"*"}"#,
         );
         assert_eq!(check(&by_role, &[], &session(OWNER), false), Ok(()));
-        assert_eq!(
-            check(&by_role, &[allow_all()], &user(OWNER, "alice"), false),
-            Err(DenialReason::NoResourcePolicyAllows)
-        );
-        let everyone = key_policy(
-            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#,
-        );
+        assert_eq!(check(&by_role, &[allow_all()], &user(OWNER, "alice"), false), Err(DenialReason::NoResourcePolicyAllows));
+        let everyone = key_policy(r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#);
         assert_eq!(check(&everyone, &[], &user(OWNER, "alice"), false), Ok(()));
     }
 
     #[test]
     fn no_key_policy_allow_means_no_resource_policy_allows() {
-        let key = key_policy(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#,
-        );
-        assert_eq!(
-            check(&key, &[allow_all()], &user(OWNER, "alice"), false),
-            Err(DenialReason::NoResourcePolicyAllows)
-        );
-        assert_eq!(
-            check(&key, &[], &Principal::root(OWNER), false),
-            Err(DenialReason::NoResourcePolicyAllows),
-            "root can be locked out"
-        );
+        let key =
+            key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#);
+        assert_eq!(check(&key, &[allow_all()], &user(OWNER, "alice"), false), Err(DenialReason::NoResourcePolicyAllows));
+        assert_eq!(check(&key, &[], &Principal::root(OWNER), false), Err(DenialReason::NoResourcePolicyAllows), "root can be locked out");
     }
 
     #[test]
@@ -325,25 +268,14 @@ mod tests {
                {"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:Decrypt","Resource":"*"}"#,
         );
         let alice = user(OWNER, "alice");
-        assert_eq!(
-            check(&key, &[allow_all()], &alice, true),
-            Err(DenialReason::ExplicitDenyInResourcePolicy)
-        );
+        assert_eq!(check(&key, &[allow_all()], &alice, true), Err(DenialReason::ExplicitDenyInResourcePolicy));
         let deny = identity(r#"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#);
         assert_eq!(
             check(&key, std::slice::from_ref(&deny), &alice, false),
             Err(DenialReason::ExplicitDenyInResourcePolicy),
             "key policy deny reported first"
         );
-        assert_eq!(
-            check(
-                &default_policy(),
-                &[allow_all(), deny.clone()],
-                &alice,
-                false
-            ),
-            Err(DenialReason::ExplicitDenyInIdentityPolicy)
-        );
+        assert_eq!(check(&default_policy(), &[allow_all(), deny.clone()], &alice, false), Err(DenialReason::ExplicitDenyInIdentityPolicy));
         assert_eq!(
             check(&default_policy(), &[deny], &alice, true),
             Err(DenialReason::ExplicitDenyInIdentityPolicy),
@@ -353,46 +285,29 @@ mod tests {
 
     #[test]
     fn a_grant_allows_on_its_own() {
-        let nobody = key_policy(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#,
-        );
+        let nobody =
+            key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#);
         assert_eq!(check(&nobody, &[], &user(OWNER, "alice"), true), Ok(()));
         assert_eq!(check(&nobody, &[], &session(OTHER), true), Ok(()));
-        assert_eq!(
-            check(&nobody, &[], &session(OTHER), false),
-            Err(DenialReason::NoResourcePolicyAllows)
-        );
+        assert_eq!(check(&nobody, &[], &session(OTHER), false), Err(DenialReason::NoResourcePolicyAllows));
     }
 
     #[test]
     fn cross_account_needs_both_policies() {
         let caller = session(OTHER);
-        let allow_other = key_policy(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:Decrypt","Resource":"*"}"#,
-        );
+        let allow_other =
+            key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:Decrypt","Resource":"*"}"#);
         assert_eq!(check(&allow_other, &[allow_all()], &caller, false), Ok(()));
-        assert_eq!(
-            check(&allow_other, &[], &caller, false),
-            Err(DenialReason::NoIdentityPolicyAllows)
-        );
-        assert_eq!(
-            check(&allow_other, &[], &Principal::root(OTHER), false),
-            Ok(())
-        );
+        assert_eq!(check(&allow_other, &[], &caller, false), Err(DenialReason::NoIdentityPolicyAllows));
+        assert_eq!(check(&allow_other, &[], &Principal::root(OTHER), false), Ok(()));
         // Even a key policy naming the session itself needs the caller's IAM policy across accounts.
         let named = key_policy(
             r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::444455556666:assumed-role/app/ci"},"Action":"kms:Decrypt","Resource":"*"}"#,
         );
-        assert_eq!(
-            check(&named, &[], &caller, false),
-            Err(DenialReason::NoIdentityPolicyAllows)
-        );
+        assert_eq!(check(&named, &[], &caller, false), Err(DenialReason::NoIdentityPolicyAllows));
         assert_eq!(check(&named, &[allow_all()], &caller, false), Ok(()));
         // The owner's default policy does not let other accounts in, whatever their IAM says.
-        assert_eq!(
-            check(&default_policy(), &[allow_all()], &caller, false),
-            Err(DenialReason::NoResourcePolicyAllows)
-        );
+        assert_eq!(check(&default_policy(), &[allow_all()], &caller, false), Err(DenialReason::NoResourcePolicyAllows));
     }
 
     #[test]
@@ -406,11 +321,7 @@ mod tests {
             .with_value("kms:CallerAccount", OWNER)
             .with_value("kms:EncryptionContext:app", "web");
         assert!(authorize(&key, &[], &good, OWNER).is_ok());
-        let bad = RequestContext::new(&alice, "kms:Decrypt", KEY_ARN)
-            .with_value("kms:CallerAccount", OWNER);
-        assert_eq!(
-            authorize(&key, &[], &bad, OWNER).unwrap_err().reason,
-            DenialReason::NoResourcePolicyAllows
-        );
+        let bad = RequestContext::new(&alice, "kms:Decrypt", KEY_ARN).with_value("kms:CallerAccount", OWNER);
+        assert_eq!(authorize(&key, &[], &bad, OWNER).unwrap_err().reason, DenialReason::NoResourcePolicyAllows);
     }
 }

@@ -52,12 +52,9 @@ pub(crate) fn parse_conditions(value: &Value, variables: bool) -> Result<Vec<Con
     };
     let mut conditions = Vec::new();
     for (name, block) in blocks {
-        let operator = Operator::parse(name)
-            .ok_or_else(|| format!("unknown condition operator \"{name}\""))?;
+        let operator = Operator::parse(name).ok_or_else(|| format!("unknown condition operator \"{name}\""))?;
         let Value::Object(keys) = block else {
-            return Err(format!(
-                "the {name} condition must map condition keys to values"
-            ));
+            return Err(format!("the {name} condition must map condition keys to values"));
         };
         for (key, values) in keys {
             let invalid = || format!("invalid value for {name} condition key \"{key}\"");
@@ -66,11 +63,7 @@ pub(crate) fn parse_conditions(value: &Value, variables: bool) -> Result<Vec<Con
             }
             let values = condition_values(values).ok_or_else(invalid)?;
             let test = parse_test(operator.family, &values, variables).ok_or_else(invalid)?;
-            conditions.push(Condition {
-                key: key.to_lowercase(),
-                operator,
-                test,
-            });
+            conditions.push(Condition { key: key.to_lowercase(), operator, test });
         }
     }
     Ok(conditions)
@@ -94,12 +87,7 @@ fn condition_values(value: &Value) -> Option<Vec<String>> {
 }
 
 fn parse_test(family: Family, values: &[String], variables: bool) -> Option<Test> {
-    let patterns = || {
-        values
-            .iter()
-            .map(|v| Pattern::new(v.clone(), variables))
-            .collect()
-    };
+    let patterns = || values.iter().map(|v| Pattern::new(v.clone(), variables)).collect();
     Some(match family {
         Family::String(mode) => Test::String(mode, patterns()),
         Family::Arn => Test::Arn(patterns()),
@@ -119,12 +107,7 @@ fn parse_all<T>(values: &[String], parse: impl Fn(&str) -> Option<T>) -> Option<
 impl Condition {
     /// Evaluates this condition against the request.
     pub(crate) fn holds(&self, context: &RequestContext<'_>) -> bool {
-        let Operator {
-            set,
-            if_exists,
-            negated,
-            ..
-        } = self.operator;
+        let Operator { set, if_exists, negated, .. } = self.operator;
         let present = context.values_of(&self.key);
         if let Test::Null(expected) = &self.test {
             return expected.contains(&present.is_none());
@@ -158,15 +141,11 @@ impl Test {
                     StringMode::Like => wildcard_match(&policy, request),
                 })
             }),
-            Test::Arn(patterns) => patterns.iter().any(|pattern| {
-                pattern
-                    .resolve(context)
-                    .is_some_and(|policy| arn_match(&policy, request))
-            }),
-            Test::Numeric(cmp, policy) => parse_number(request)
-                .is_some_and(|request| policy.iter().any(|&p| cmp.holds(request, p))),
-            Test::Date(cmp, policy) => parse_date(request)
-                .is_some_and(|request| policy.iter().any(|&p| cmp.holds(request, p))),
+            Test::Arn(patterns) => {
+                patterns.iter().any(|pattern| pattern.resolve(context).is_some_and(|policy| arn_match(&policy, request)))
+            }
+            Test::Numeric(cmp, policy) => parse_number(request).is_some_and(|request| policy.iter().any(|&p| cmp.holds(request, p))),
+            Test::Date(cmp, policy) => parse_date(request).is_some_and(|request| policy.iter().any(|&p| cmp.holds(request, p))),
             Test::Bool(policy) => parse_bool(request).is_some_and(|r| policy.contains(&r)),
             Test::Binary(policy) => policy.iter().any(|p| p == request),
             Test::Ip(ranges) => ranges.iter().any(|range| range.contains(request)),
@@ -183,11 +162,7 @@ mod tests {
     /// Checks cases, one a line: `+ <Condition element>` must hold, `- <…>` must not, against a
     /// context with typical KMS keys. Lines starting with `//` are comments.
     fn check(cases: &str) {
-        let alice = Principal::User {
-            account: "111122223333".into(),
-            name: "alice".into(),
-            unique_id: "AIDA".into(),
-        };
+        let alice = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDA".into() };
         let context = RequestContext::new(&alice, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k")
             .with_value("kms:CallerAccount", "111122223333")
             .with_value("kms:EncryptionContext:Dept", "Sales")

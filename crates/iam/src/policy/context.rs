@@ -46,13 +46,8 @@ pub struct RequestContext<'a> {
 impl<'a> RequestContext<'a> {
     /// A context for `principal` calling `action` (e.g. `kms:Decrypt`) on `resource` (the key ARN).
     pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
-        let mut context = RequestContext {
-            principal,
-            action,
-            action_lower: action.to_lowercase(),
-            resource,
-            values: HashMap::with_capacity(16),
-        };
+        let mut context =
+            RequestContext { principal, action, action_lower: action.to_lowercase(), resource, values: HashMap::with_capacity(16) };
         let principal_type = match principal {
             Principal::Root { .. } => "Account",
             Principal::User { .. } => "User",
@@ -119,10 +114,7 @@ impl<'a> RequestContext<'a> {
     /// The values of an already lower-cased key; `None` when the key is absent or an empty set
     /// (AWS treats an empty multivalued key like a missing one).
     pub(crate) fn values_of(&self, key_lower: &str) -> Option<&[String]> {
-        self.values
-            .get(key_lower)
-            .map(ConditionValue::values)
-            .filter(|values| !values.is_empty())
+        self.values.get(key_lower).map(ConditionValue::values).filter(|values| !values.is_empty())
     }
 
     fn insert_single(&mut self, key: &str, value: String) {
@@ -150,51 +142,25 @@ mod tests {
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
         };
-        let context =
-            RequestContext::new(&principal, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k");
-        assert_eq!(
-            single(&context, "aws:PrincipalArn").as_deref(),
-            Some("arn:aws:iam::444455556666:role/app")
-        );
-        assert_eq!(
-            single(&context, "AWS:PRINCIPALTYPE").as_deref(),
-            Some("AssumedRole")
-        );
-        assert_eq!(
-            single(&context, "aws:userid").as_deref(),
-            Some("AROAEXAMPLE:ci")
-        );
-        assert_eq!(
-            single(&context, "aws:PrincipalAccount").as_deref(),
-            Some("444455556666")
-        );
+        let context = RequestContext::new(&principal, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k");
+        assert_eq!(single(&context, "aws:PrincipalArn").as_deref(), Some("arn:aws:iam::444455556666:role/app"));
+        assert_eq!(single(&context, "AWS:PRINCIPALTYPE").as_deref(), Some("AssumedRole"));
+        assert_eq!(single(&context, "aws:userid").as_deref(), Some("AROAEXAMPLE:ci"));
+        assert_eq!(single(&context, "aws:PrincipalAccount").as_deref(), Some("444455556666"));
         assert!(context.get("aws:username").is_none());
     }
 
     #[test]
     fn derives_username_for_users_only() {
-        let user = Principal::User {
-            account: "111122223333".into(),
-            name: "alice".into(),
-            unique_id: "AIDAEXAMPLE".into(),
-        };
+        let user = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDAEXAMPLE".into() };
         let context = RequestContext::new(&user, "kms:Encrypt", "k");
         assert_eq!(single(&context, "aws:username").as_deref(), Some("alice"));
-        assert_eq!(
-            single(&context, "aws:PrincipalType").as_deref(),
-            Some("User")
-        );
+        assert_eq!(single(&context, "aws:PrincipalType").as_deref(), Some("User"));
         let root = Principal::root("111122223333");
         let context = RequestContext::new(&root, "kms:Encrypt", "k");
         assert!(context.get("aws:username").is_none());
-        assert_eq!(
-            single(&context, "aws:PrincipalType").as_deref(),
-            Some("Account")
-        );
-        assert_eq!(
-            single(&context, "aws:userid").as_deref(),
-            Some("111122223333")
-        );
+        assert_eq!(single(&context, "aws:PrincipalType").as_deref(), Some("Account"));
+        assert_eq!(single(&context, "aws:userid").as_deref(), Some("111122223333"));
     }
 
     #[test]
@@ -203,10 +169,7 @@ mod tests {
         let context = RequestContext::new(&root, "kms:Encrypt", "k")
             .with_value("kms:EncryptionContext:Dept", "Sales")
             .with_values("kms:EncryptionContextKeys", Vec::<String>::new());
-        assert_eq!(
-            context.values_of("kms:encryptioncontext:dept"),
-            Some(&["Sales".to_owned()][..])
-        );
+        assert_eq!(context.values_of("kms:encryptioncontext:dept"), Some(&["Sales".to_owned()][..]));
         assert!(context.get("KMS:ENCRYPTIONCONTEXT:DEPT").is_some());
         assert!(context.values_of("kms:encryptioncontextkeys").is_none());
         assert_eq!(context.action_lower(), "kms:encrypt");

@@ -37,9 +37,7 @@ mod tests {
 
     #[test]
     fn parses_as_a_key_policy() {
-        let policy =
-            PolicyDocument::parse(&default_key_policy("444455556666"), PolicyKind::KeyPolicy)
-                .unwrap();
+        let policy = PolicyDocument::parse(&default_key_policy("444455556666"), PolicyKind::KeyPolicy).unwrap();
         assert_eq!(policy.id(), Some("key-default-1"));
         assert_eq!(policy.text(), default_key_policy("444455556666"));
     }

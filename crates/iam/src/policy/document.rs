@@ -55,27 +55,17 @@ impl PolicyDocument {
                  Member must have length less than or equal to {MAX_KEY_POLICY_BYTES}"
             )));
         }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| PolicyError::malformed(format!("The policy is not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| PolicyError::malformed(format!("The policy is not valid JSON: {e}")))?;
         let Value::Object(top) = value else {
             return Err(PolicyError::malformed("The policy must be a JSON object."));
         };
-        if let Some(unknown) = top
-            .keys()
-            .find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement"))
-        {
-            return Err(PolicyError::malformed(format!(
-                "The policy contains an unknown element \"{unknown}\"."
-            )));
+        if let Some(unknown) = top.keys().find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
+            return Err(PolicyError::malformed(format!("The policy contains an unknown element \"{unknown}\".")));
         }
         let version = match top.get("Version") {
             None => None,
             Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
-            Some(other) => {
-                return Err(PolicyError::malformed(format!(
-                    "The policy Version {other} is not supported; use \"2012-10-17\"."
-                )))
-            }
+            Some(other) => return Err(PolicyError::malformed(format!("The policy Version {other} is not supported; use \"2012-10-17\"."))),
         };
         let id = match top.get("Id") {
             None => None,
@@ -90,26 +80,12 @@ impl PolicyDocument {
                 .iter()
                 .map(|item| match item {
                     Value::Object(statement) => Ok(statement),
-                    _ => Err(PolicyError::malformed(
-                        "Each policy statement must be a JSON object.",
-                    )),
+                    _ => Err(PolicyError::malformed("Each policy statement must be a JSON object.")),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(Value::Array(_)) => {
-                return Err(PolicyError::malformed(
-                    "The policy must contain at least one statement.",
-                ))
-            }
-            Some(_) => {
-                return Err(PolicyError::malformed(
-                    "The policy Statement must be an object or an array of objects.",
-                ))
-            }
-            None => {
-                return Err(PolicyError::malformed(
-                    "The policy must contain a Statement element.",
-                ))
-            }
+            Some(Value::Array(_)) => return Err(PolicyError::malformed("The policy must contain at least one statement.")),
+            Some(_) => return Err(PolicyError::malformed("The policy Statement must be an object or an array of objects.")),
+            None => return Err(PolicyError::malformed("The policy must contain a Statement element.")),
         };
         let statements = raw_statements
             .into_iter()
@@ -128,15 +104,7 @@ impl PolicyDocument {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(PolicyDocument {
-            inner: Arc::new(Inner {
-                text: text.to_owned(),
-                kind,
-                version,
-                id,
-                statements,
-            }),
-        })
+        Ok(PolicyDocument { inner: Arc::new(Inner { text: text.to_owned(), kind, version, id, statements }) })
     }
 
     /// The text exactly as given to [`PolicyDocument::parse`].
@@ -174,10 +142,7 @@ mod tests {
     const IDENTITY: PolicyKind = PolicyKind::IdentityPolicy;
 
     fn error(text: &str, kind: PolicyKind) -> String {
-        PolicyDocument::parse(text, kind)
-            .unwrap_err()
-            .message()
-            .to_owned()
+        PolicyDocument::parse(text, kind).unwrap_err().message().to_owned()
     }
 
     #[test]
@@ -211,74 +176,26 @@ mod tests {
         let cases: [(&str, PolicyKind, &str); 20] = [
             ("not json", KEY, "not valid JSON"),
             ("[]", KEY, "must be a JSON object"),
-            (
-                r#"{"Statement":[],"Extra":1}"#,
-                KEY,
-                "unknown element \"Extra\"",
-            ),
+            (r#"{"Statement":[],"Extra":1}"#, KEY, "unknown element \"Extra\""),
             (r#"{"Version":"2020-01-01","Statement":[]}"#, KEY, "Version"),
-            (
-                r#"{"Version":"2012-10-17"}"#,
-                KEY,
-                "must contain a Statement",
-            ),
+            (r#"{"Version":"2012-10-17"}"#, KEY, "must contain a Statement"),
             (r#"{"Statement":[]}"#, KEY, "at least one statement"),
             (r#"{"Statement":"x"}"#, KEY, "object or an array"),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#,
-                KEY,
-                "missing Principal",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#,
-                IDENTITY,
-                "cannot name a Principal",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Permit","Action":"kms:*","Resource":"*"}]}"#,
-                IDENTITY,
-                "Effect must be",
-            ),
-            (
-                r#"{"Statement":[{"Action":"kms:*","Resource":"*"}]}"#,
-                IDENTITY,
-                "missing Effect",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
-                IDENTITY,
-                "missing Action",
-            ),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#, KEY, "missing Principal"),
+            (r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#, IDENTITY, "cannot name a Principal"),
+            (r#"{"Statement":[{"Effect":"Permit","Action":"kms:*","Resource":"*"}]}"#, IDENTITY, "Effect must be"),
+            (r#"{"Statement":[{"Action":"kms:*","Resource":"*"}]}"#, IDENTITY, "missing Effect"),
+            (r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#, IDENTITY, "missing Action"),
             (
                 r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","NotAction":"kms:*","Resource":"*"}]}"#,
                 IDENTITY,
                 "both Action and NotAction",
             ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":"Decrypt","Resource":"*"}]}"#,
-                IDENTITY,
-                "invalid action \"Decrypt\"",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#,
-                IDENTITY,
-                "must not be empty",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#,
-                IDENTITY,
-                "only strings",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*"}]}"#,
-                IDENTITY,
-                "missing Resource",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"key/1"}]}"#,
-                IDENTITY,
-                "invalid resource",
-            ),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"Decrypt","Resource":"*"}]}"#, IDENTITY, "invalid action \"Decrypt\""),
+            (r#"{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#, IDENTITY, "must not be empty"),
+            (r#"{"Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#, IDENTITY, "only strings"),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"kms:*"}]}"#, IDENTITY, "missing Resource"),
+            (r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"key/1"}]}"#, IDENTITY, "invalid resource"),
             (
                 r#"{"Statement":[{"Sid":"s1","Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#,
                 IDENTITY,
@@ -299,29 +216,20 @@ mod tests {
     #[test]
     fn invalid_principals_use_the_aws_message() {
         let text = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"kms:*","Resource":"*"}]}"#;
-        assert_eq!(
-            error(text, KEY),
-            "Policy contains a statement with one or more invalid principals."
-        );
+        assert_eq!(error(text, KEY), "Policy contains a statement with one or more invalid principals.");
     }
 
     #[test]
     fn key_policies_are_limited_to_32_kib() {
-        let statement =
-            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#;
+        let statement = r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#;
         let build = |n: usize| format!(r#"{{"Statement":[{}]}}"#, vec![statement; n].join(","));
         let fits = build(400);
         assert!(fits.len() <= MAX_KEY_POLICY_BYTES);
         assert!(PolicyDocument::parse(&fits, KEY).is_ok());
-        let padded = format!(
-            "{fits}{}",
-            " ".repeat(MAX_KEY_POLICY_BYTES - fits.len() + 1)
-        );
+        let padded = format!("{fits}{}", " ".repeat(MAX_KEY_POLICY_BYTES - fits.len() + 1));
         let err = PolicyDocument::parse(&padded, KEY).unwrap_err();
         assert!(err.is_too_large(), "{err}");
-        assert!(
-            PolicyDocument::parse(&padded.replace("\"Principal\":\"*\",", ""), IDENTITY).is_ok()
-        );
+        assert!(PolicyDocument::parse(&padded.replace("\"Principal\":\"*\",", ""), IDENTITY).is_ok());
     }
 
     #[test]

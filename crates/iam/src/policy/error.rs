@@ -23,27 +23,19 @@ enum ErrorKind {
 impl PolicyError {
     /// A grammar error with the given message.
     pub(crate) fn malformed(message: impl Into<String>) -> Self {
-        PolicyError {
-            kind: ErrorKind::Malformed,
-            message: message.into(),
-        }
+        PolicyError { kind: ErrorKind::Malformed, message: message.into() }
     }
 
     /// The policy text exceeds the size quota.
     pub(crate) fn too_large(message: impl Into<String>) -> Self {
-        PolicyError {
-            kind: ErrorKind::TooLarge,
-            message: message.into(),
-        }
+        PolicyError { kind: ErrorKind::TooLarge, message: message.into() }
     }
 
     /// The policy would lock the caller out of the key.
     pub(crate) fn lockout() -> Self {
         PolicyError {
             kind: ErrorKind::Lockout,
-            message:
-                "The new key policy will not allow you to update the key policy in the future."
-                    .to_owned(),
+            message: "The new key policy will not allow you to update the key policy in the future.".to_owned(),
         }
     }
 

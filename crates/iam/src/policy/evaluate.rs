@@ -43,11 +43,7 @@ impl PolicyDocument {
 }
 
 /// Evaluates `policy`; stops at the first Deny that applies.
-pub(crate) fn evaluate_with(
-    policy: &PolicyDocument,
-    context: &RequestContext<'_>,
-    resources: ResourceCheck,
-) -> Decision {
+pub(crate) fn evaluate_with(policy: &PolicyDocument, context: &RequestContext<'_>, resources: ResourceCheck) -> Decision {
     let mut allowed: Option<AllowScope> = None;
     for statement in policy.statements() {
         let Some(scope) = applies(statement, context, resources) else {
@@ -62,17 +58,9 @@ pub(crate) fn evaluate_with(
 }
 
 /// Whether `statement` applies to the request, and with which scope. Cheap checks come first.
-fn applies(
-    statement: &Statement,
-    context: &RequestContext<'_>,
-    resources: ResourceCheck,
-) -> Option<AllowScope> {
+fn applies(statement: &Statement, context: &RequestContext<'_>, resources: ResourceCheck) -> Option<AllowScope> {
     let action = context.action_lower();
-    let action_listed = statement
-        .actions
-        .patterns
-        .iter()
-        .any(|p| wildcard_match(p, action));
+    let action_listed = statement.actions.patterns.iter().any(|p| wildcard_match(p, action));
     if action_listed == statement.actions.negated {
         return None;
     }
@@ -82,20 +70,16 @@ fn applies(
     };
     if resources == ResourceCheck::Request {
         let resource = context.resource();
-        let resource_listed = statement.resources.patterns.iter().any(|pattern| {
-            pattern
-                .resolve(context)
-                .is_some_and(|pattern| wildcard_match(&pattern, resource))
-        });
+        let resource_listed = statement
+            .resources
+            .patterns
+            .iter()
+            .any(|pattern| pattern.resolve(context).is_some_and(|pattern| wildcard_match(&pattern, resource)));
         if resource_listed == statement.resources.negated {
             return None;
         }
     }
-    statement
-        .conditions
-        .iter()
-        .all(|condition| condition.holds(context))
-        .then_some(scope)
+    statement.conditions.iter().all(|condition| condition.holds(context)).then_some(scope)
 }
 
 #[cfg(test)]
@@ -107,11 +91,7 @@ mod tests {
     const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234";
 
     fn alice() -> Principal {
-        Principal::User {
-            account: "111122223333".into(),
-            name: "alice".into(),
-            unique_id: "AIDA".into(),
-        }
+        Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDA".into() }
     }
 
     fn identity(statements: &str) -> PolicyDocument {
@@ -126,104 +106,38 @@ mod tests {
 
     #[test]
     fn action_matching_is_case_insensitive_with_wildcards() {
-        let policy = identity(
-            r#"{"Effect":"Allow","Action":["kms:Gen*","KMS:decrypt","kms:Re?ncrypt*"],"Resource":"*"}"#,
-        );
-        assert_eq!(
-            decide(&policy, "kms:GenerateDataKey", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(&policy, "kms:ReEncryptFrom", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(&policy, "kms:Encrypt", KEY_ARN),
-            Decision::ImplicitDeny
-        );
+        let policy = identity(r#"{"Effect":"Allow","Action":["kms:Gen*","KMS:decrypt","kms:Re?ncrypt*"],"Resource":"*"}"#);
+        assert_eq!(decide(&policy, "kms:GenerateDataKey", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Decrypt", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:ReEncryptFrom", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Encrypt", KEY_ARN), Decision::ImplicitDeny);
         let everything = identity(r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#);
-        assert_eq!(
-            decide(&everything, "kms:ScheduleKeyDeletion", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
+        assert_eq!(decide(&everything, "kms:ScheduleKeyDeletion", KEY_ARN), Decision::Allow(AllowScope::Principal));
     }
 
     #[test]
     fn not_action_and_not_resource() {
         let policy = identity(r#"{"Effect":"Allow","NotAction":"kms:Schedule*","Resource":"*"}"#);
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(&policy, "kms:ScheduleKeyDeletion", KEY_ARN),
-            Decision::ImplicitDeny
-        );
-        let policy = identity(
-            r#"{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:*:key/9*"}"#,
-        );
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(
-                &policy,
-                "kms:Decrypt",
-                "arn:aws:kms:us-east-1:111122223333:key/999"
-            ),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(decide(&policy, "kms:Decrypt", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:ScheduleKeyDeletion", KEY_ARN), Decision::ImplicitDeny);
+        let policy = identity(r#"{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:*:key/9*"}"#);
+        assert_eq!(decide(&policy, "kms:Decrypt", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/999"), Decision::ImplicitDeny);
     }
 
     #[test]
     fn resource_matching_is_case_sensitive_with_wildcards() {
-        let policy = identity(
-            r#"{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}"#,
-        );
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(
-                &policy,
-                "kms:Decrypt",
-                &KEY_ARN.replace("us-east-1", "eu-west-1")
-            ),
-            Decision::ImplicitDeny
-        );
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", &KEY_ARN.replace("key/", "KEY/")),
-            Decision::ImplicitDeny
-        );
+        let policy = identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}"#);
+        assert_eq!(decide(&policy, "kms:Decrypt", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Decrypt", &KEY_ARN.replace("us-east-1", "eu-west-1")), Decision::ImplicitDeny);
+        assert_eq!(decide(&policy, "kms:Decrypt", &KEY_ARN.replace("key/", "KEY/")), Decision::ImplicitDeny);
     }
 
     #[test]
     fn resource_variables_are_substituted() {
-        let policy = identity(
-            r#"{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:alias/${aws:username}-*"}"#,
-        );
-        assert_eq!(
-            decide(
-                &policy,
-                "kms:Decrypt",
-                "arn:aws:kms:us-east-1:1:alias/alice-app"
-            ),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(
-                &policy,
-                "kms:Decrypt",
-                "arn:aws:kms:us-east-1:1:alias/bob-app"
-            ),
-            Decision::ImplicitDeny
-        );
+        let policy = identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:alias/${aws:username}-*"}"#);
+        assert_eq!(decide(&policy, "kms:Decrypt", "arn:aws:kms:us-east-1:1:alias/alice-app"), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Decrypt", "arn:aws:kms:us-east-1:1:alias/bob-app"), Decision::ImplicitDeny);
     }
 
     #[test]
@@ -233,15 +147,10 @@ mod tests {
                {"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:Dept":"HR"}}}"#,
         );
         let principal = alice();
-        let hr = RequestContext::new(&principal, "kms:Decrypt", KEY_ARN)
-            .with_value("kms:EncryptionContext:dept", "HR");
+        let hr = RequestContext::new(&principal, "kms:Decrypt", KEY_ARN).with_value("kms:EncryptionContext:dept", "HR");
         assert_eq!(policy.evaluate(&hr), Decision::ExplicitDeny);
-        let sales = RequestContext::new(&principal, "kms:Decrypt", KEY_ARN)
-            .with_value("kms:EncryptionContext:Dept", "Sales");
-        assert_eq!(
-            policy.evaluate(&sales),
-            Decision::Allow(AllowScope::Principal)
-        );
+        let sales = RequestContext::new(&principal, "kms:Decrypt", KEY_ARN).with_value("kms:EncryptionContext:Dept", "Sales");
+        assert_eq!(policy.evaluate(&sales), Decision::Allow(AllowScope::Principal));
     }
 
     #[test]
@@ -250,22 +159,9 @@ mod tests {
             {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
             {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
         let policy = PolicyDocument::parse(text, PolicyKind::KeyPolicy).unwrap();
-        assert_eq!(
-            decide(&policy, "kms:Decrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Principal)
-        );
-        assert_eq!(
-            decide(&policy, "kms:Encrypt", KEY_ARN),
-            Decision::Allow(AllowScope::Account)
-        );
-        let bob = Principal::User {
-            account: "444455556666".into(),
-            name: "bob".into(),
-            unique_id: "AIDB".into(),
-        };
-        assert_eq!(
-            policy.evaluate(&RequestContext::new(&bob, "kms:Decrypt", KEY_ARN)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(decide(&policy, "kms:Decrypt", KEY_ARN), Decision::Allow(AllowScope::Principal));
+        assert_eq!(decide(&policy, "kms:Encrypt", KEY_ARN), Decision::Allow(AllowScope::Account));
+        let bob = Principal::User { account: "444455556666".into(), name: "bob".into(), unique_id: "AIDB".into() };
+        assert_eq!(policy.evaluate(&RequestContext::new(&bob, "kms:Decrypt", KEY_ARN)), Decision::ImplicitDeny);
     }
 }

@@ -18,11 +18,7 @@ use crate::principal::Principal;
 /// - conditions see only what is known without a request: the principal's global keys,
 ///   `kms:CallerAccount` (the caller's account) and `aws:ResourceAccount` (`key_owner`); a
 ///   statement conditioned on anything else does not count.
-pub fn lockout_check(
-    policy: &PolicyDocument,
-    caller: &Principal,
-    key_owner: &str,
-) -> Result<(), PolicyError> {
+pub fn lockout_check(policy: &PolicyDocument, caller: &Principal, key_owner: &str) -> Result<(), PolicyError> {
     let context = RequestContext::new(caller, "kms:PutKeyPolicy", "*")
         .with_value("kms:CallerAccount", caller.account())
         .with_value("aws:ResourceAccount", key_owner);
@@ -40,11 +36,7 @@ mod tests {
     const OWNER: &str = "111122223333";
 
     fn alice() -> Principal {
-        Principal::User {
-            account: OWNER.into(),
-            name: "alice".into(),
-            unique_id: "AIDA".into(),
-        }
+        Principal::User { account: OWNER.into(), name: "alice".into(), unique_id: "AIDA".into() }
     }
 
     fn key_policy(statements: &str) -> PolicyDocument {
@@ -54,13 +46,9 @@ mod tests {
 
     #[test]
     fn the_default_policy_passes_through_account_delegation() {
-        let policy =
-            PolicyDocument::parse(&default_key_policy(OWNER), PolicyKind::KeyPolicy).unwrap();
+        let policy = PolicyDocument::parse(&default_key_policy(OWNER), PolicyKind::KeyPolicy).unwrap();
         assert_eq!(lockout_check(&policy, &alice(), OWNER), Ok(()));
-        assert_eq!(
-            lockout_check(&policy, &Principal::root(OWNER), OWNER),
-            Ok(())
-        );
+        assert_eq!(lockout_check(&policy, &Principal::root(OWNER), OWNER), Ok(()));
     }
 
     #[test]
@@ -70,13 +58,9 @@ mod tests {
         );
         let err = lockout_check(&policy, &alice(), OWNER).unwrap_err();
         assert!(err.is_lockout());
-        assert_eq!(
-            err.message(),
-            "The new key policy will not allow you to update the key policy in the future."
-        );
-        let other = key_policy(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#,
-        );
+        assert_eq!(err.message(), "The new key policy will not allow you to update the key policy in the future.");
+        let other =
+            key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#);
         assert!(lockout_check(&other, &alice(), OWNER).is_err());
     }
 
@@ -102,12 +86,7 @@ mod tests {
             r#"{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"},
                {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
         );
-        assert!(lockout_check(&policy, &alice(), OWNER)
-            .unwrap_err()
-            .is_lockout());
-        assert_eq!(
-            lockout_check(&policy, &Principal::root(OWNER), OWNER),
-            Ok(())
-        );
+        assert!(lockout_check(&policy, &alice(), OWNER).unwrap_err().is_lockout());
+        assert_eq!(lockout_check(&policy, &Principal::root(OWNER), OWNER), Ok(()));
     }
 }

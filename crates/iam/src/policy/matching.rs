@@ -64,10 +64,7 @@ pub(crate) fn arn_match(pattern: &str, value: &str) -> bool {
     if value.matches(':').count() < 5 {
         return false;
     }
-    pattern
-        .splitn(6, ':')
-        .zip(value.splitn(6, ':'))
-        .all(|(p, v)| wildcard_match(p, v))
+    pattern.splitn(6, ':').zip(value.splitn(6, ':')).all(|(p, v)| wildcard_match(p, v))
 }
 
 /// A policy string that may contain policy variables (`${aws:username}`, `${key, 'default'}`,
@@ -82,10 +79,7 @@ impl Pattern {
     /// Wraps `text`; variables are recognised only when `variables_enabled`.
     pub(crate) fn new(text: String, variables_enabled: bool) -> Self {
         let has_variables = variables_enabled && text.contains("${");
-        Pattern {
-            text,
-            has_variables,
-        }
+        Pattern { text, has_variables }
     }
 
     /// The text with variables replaced from `context`; `None` when a variable's key is absent
@@ -126,12 +120,10 @@ fn substitute(spec: &str, context: &RequestContext<'_>, out: &mut String) -> boo
         out.push_str(name);
         return true;
     }
-    let from_context = context
-        .values_of(&name.to_lowercase())
-        .and_then(|values| match values {
-            [single] => Some(single.as_str()),
-            _ => None,
-        });
+    let from_context = context.values_of(&name.to_lowercase()).and_then(|values| match values {
+        [single] => Some(single.as_str()),
+        _ => None,
+    });
     let default = default.and_then(|d| d.strip_prefix('\'')?.strip_suffix('\''));
     match from_context.or(default) {
         Some(value) => {
@@ -163,10 +155,7 @@ mod tests {
         assert!(wildcard_match("a**", "a"));
         assert!(wildcard_match("?é?", "xéy"));
         assert!(wildcard_match("*é", "ééé"));
-        assert!(
-            !wildcard_match("Alias/*", "alias/x"),
-            "matching is case-sensitive"
-        );
+        assert!(!wildcard_match("Alias/*", "alias/x"), "matching is case-sensitive");
     }
 
     #[test]
@@ -177,32 +166,19 @@ mod tests {
         assert!(!arn_match("arn:aws:kms:*:444455556666:key/*", key));
         // A `*` in the region component cannot swallow another component.
         let pattern = "arn:aws:kms:*:111122223333:key/1234";
-        assert!(wildcard_match(
-            pattern,
-            "arn:aws:kms:us-east-1:x:111122223333:key/1234"
-        ));
-        assert!(!arn_match(
-            pattern,
-            "arn:aws:kms:us-east-1:x:111122223333:key/1234"
-        ));
+        assert!(wildcard_match(pattern, "arn:aws:kms:us-east-1:x:111122223333:key/1234"));
+        assert!(!arn_match(pattern, "arn:aws:kms:us-east-1:x:111122223333:key/1234"));
         // Fewer than six components: matched as a whole string.
         assert!(arn_match("arn:aws:kms:*", key));
         assert!(arn_match("arn:aws:kms:us-east-?:111122223333:key/12*", key));
         assert!(arn_match("*", key));
         assert!(!arn_match("arn:aws:kms:*:*:*", "not-an-arn"));
-        assert!(arn_match(
-            "arn:aws:sts::*:assumed-role/app/*",
-            "arn:aws:sts::444455556666:assumed-role/app/ci"
-        ));
+        assert!(arn_match("arn:aws:sts::*:assumed-role/app/*", "arn:aws:sts::444455556666:assumed-role/app/ci"));
     }
 
     #[test]
     fn variables_resolve_from_the_context() {
-        let user = Principal::User {
-            account: "111122223333".into(),
-            name: "alice".into(),
-            unique_id: "AIDA".into(),
-        };
+        let user = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDA".into() };
         let context = RequestContext::new(&user, "kms:Decrypt", "k");
         let pattern = Pattern::new("home/${aws:username}/*".into(), true);
         assert_eq!(pattern.resolve(&context).as_deref(), Some("home/alice/*"));
@@ -211,10 +187,7 @@ mod tests {
         let defaulted = Pattern::new("x/${aws:SourceVpc, 'none'}".into(), true);
         assert_eq!(defaulted.resolve(&context).as_deref(), Some("x/none"));
         let disabled = Pattern::new("home/${aws:username}".into(), false);
-        assert_eq!(
-            disabled.resolve(&context).as_deref(),
-            Some("home/${aws:username}")
-        );
+        assert_eq!(disabled.resolve(&context).as_deref(), Some("home/${aws:username}"));
         let escaped = Pattern::new("a${$}b".into(), true);
         assert_eq!(escaped.resolve(&context).as_deref(), Some("a$b"));
     }

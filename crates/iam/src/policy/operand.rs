@@ -17,10 +17,7 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
 pub(crate) fn parse_date(text: &str) -> Option<i128> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<i64>()
-            .ok()
-            .map(|secs| i128::from(secs) * 1_000_000_000);
+        return text.parse::<i64>().ok().map(|secs| i128::from(secs) * 1_000_000_000);
     }
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
         return Some(at.unix_timestamp_nanos());
@@ -30,9 +27,7 @@ pub(crate) fn parse_date(text: &str) -> Option<i128> {
         return Some(at.assume_utc().unix_timestamp_nanos());
     }
     let date_only = format_description!("[year]-[month]-[day]");
-    Date::parse(text, date_only)
-        .ok()
-        .map(|date| date.midnight().assume_utc().unix_timestamp_nanos())
+    Date::parse(text, date_only).ok().map(|date| date.midnight().assume_utc().unix_timestamp_nanos())
 }
 
 /// Parses a `Bool` value (`true`/`false`, any case).
@@ -73,15 +68,11 @@ impl Cidr {
         };
         match (self.network, address) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -107,10 +98,7 @@ mod tests {
         assert_eq!(parse_date("2024-05-01T12:00:00"), Some(noon));
         assert_eq!(parse_date("2024-05-01T14:00:00+02:00"), Some(noon));
         assert_eq!(parse_date("1714564800"), Some(noon));
-        assert_eq!(
-            parse_date("2024-05-01"),
-            Some(noon - 12 * 3600 * 1_000_000_000)
-        );
+        assert_eq!(parse_date("2024-05-01"), Some(noon - 12 * 3600 * 1_000_000_000));
         assert_eq!(parse_date("yesterday"), None);
     }
 

@@ -84,12 +84,7 @@ impl Operator {
         if family == Family::Null && (if_exists || set != SetQualifier::Plain) {
             return None;
         }
-        Some(Operator {
-            set,
-            if_exists,
-            family,
-            negated,
-        })
+        Some(Operator { set, if_exists, family, negated })
     }
 }
 
@@ -138,10 +133,7 @@ mod tests {
         assert!(op.if_exists && op.negated);
         assert_eq!(op.family, Family::String(StringMode::Like));
         let op = Operator::parse("forallvalues:stringequals").unwrap();
-        assert_eq!(
-            (op.set, op.if_exists, op.negated),
-            (SetQualifier::ForAllValues, false, false)
-        );
+        assert_eq!((op.set, op.if_exists, op.negated), (SetQualifier::ForAllValues, false, false));
         let op = Operator::parse("NumericLessThanEqualsIfExists").unwrap();
         assert_eq!(op.family, Family::Numeric(Comparison::LessOrEqual));
         assert!(Operator::parse("NotIpAddress").unwrap().negated);
@@ -150,14 +142,7 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_undefined_forms() {
-        for name in [
-            "StringEqualz",
-            "NullIfExists",
-            "ForAnyValue:Null",
-            "ForSomeValues:StringEquals",
-            "IfExists",
-            "",
-        ] {
+        for name in ["StringEqualz", "NullIfExists", "ForAnyValue:Null", "ForSomeValues:StringEquals", "IfExists", ""] {
             assert_eq!(Operator::parse(name), None, "{name}");
         }
     }

@@ -6,8 +6,7 @@ use super::evaluate::AllowScope;
 use crate::principal::Principal;
 
 /// AWS's `MalformedPolicyDocumentException` message for any principal it cannot accept.
-pub(crate) const INVALID_PRINCIPALS: &str =
-    "Policy contains a statement with one or more invalid principals.";
+pub(crate) const INVALID_PRINCIPALS: &str = "Policy contains a statement with one or more invalid principals.";
 
 /// One entry of a Principal element, already validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,15 +69,10 @@ impl PrincipalSet {
     /// `NotPrincipal` counts as naming the caller, like `"*"`.
     pub(crate) fn matches(&self, caller: &Principal) -> Option<AllowScope> {
         if self.negated {
-            let excluded = identities(caller)
-                .iter()
-                .all(|identity| self.entries.iter().any(|entry| entry.names(identity)));
+            let excluded = identities(caller).iter().all(|identity| self.entries.iter().any(|entry| entry.names(identity)));
             return (!excluded).then_some(AllowScope::Principal);
         }
-        self.entries
-            .iter()
-            .filter_map(|entry| entry.covers(caller))
-            .max()
+        self.entries.iter().filter_map(|entry| entry.covers(caller)).max()
     }
 }
 
@@ -87,13 +81,9 @@ impl PrincipalEntry {
     fn covers(&self, caller: &Principal) -> Option<AllowScope> {
         let covered = match (self, caller) {
             (PrincipalEntry::Any, _) => return Some(AllowScope::Principal),
-            (PrincipalEntry::Account(account), _) => {
-                return (account == caller.account()).then_some(AllowScope::Account)
-            }
+            (PrincipalEntry::Account(account), _) => return (account == caller.account()).then_some(AllowScope::Account),
             (PrincipalEntry::User(arn), Principal::User { .. }) => *arn == caller.arn(),
-            (PrincipalEntry::Role(arn), Principal::AssumedRole { .. }) => {
-                *arn == caller.policy_arn()
-            }
+            (PrincipalEntry::Role(arn), Principal::AssumedRole { .. }) => *arn == caller.policy_arn(),
             (PrincipalEntry::Session(arn), Principal::AssumedRole { .. }) => *arn == caller.arn(),
             _ => false,
         };
@@ -126,11 +116,7 @@ fn identities(caller: &Principal) -> Vec<Identity> {
     match caller {
         Principal::Root { .. } => vec![account],
         Principal::User { .. } => vec![account, Identity::User(caller.arn())],
-        Principal::AssumedRole { .. } => vec![
-            account,
-            Identity::Role(caller.policy_arn()),
-            Identity::Session(caller.arn()),
-        ],
+        Principal::AssumedRole { .. } => vec![account, Identity::Role(caller.policy_arn()), Identity::Session(caller.arn())],
     }
 }
 
@@ -138,10 +124,7 @@ fn identities(caller: &Principal) -> Vec<Identity> {
 fn string_list(value: &Value) -> Result<Vec<&str>, &'static str> {
     let list: Vec<&str> = match value {
         Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| item.as_str().ok_or(INVALID_PRINCIPALS))
-            .collect::<Result<_, _>>()?,
+        Value::Array(items) => items.iter().map(|item| item.as_str().ok_or(INVALID_PRINCIPALS)).collect::<Result<_, _>>()?,
         _ => return Err(INVALID_PRINCIPALS),
     };
     if list.is_empty() || list.iter().any(|s| s.is_empty()) {
@@ -170,22 +153,16 @@ fn parse_aws(text: &str) -> Result<PrincipalEntry, &'static str> {
             return Ok(PrincipalEntry::Account(account.to_owned()));
         }
         if let Some(path) = resource.strip_prefix("user/") {
-            return valid_path(path)
-                .then(|| PrincipalEntry::User(text.to_owned()))
-                .ok_or(INVALID_PRINCIPALS);
+            return valid_path(path).then(|| PrincipalEntry::User(text.to_owned())).ok_or(INVALID_PRINCIPALS);
         }
         if let Some(path) = resource.strip_prefix("role/") {
-            return valid_path(path)
-                .then(|| PrincipalEntry::Role(text.to_owned()))
-                .ok_or(INVALID_PRINCIPALS);
+            return valid_path(path).then(|| PrincipalEntry::Role(text.to_owned())).ok_or(INVALID_PRINCIPALS);
         }
         return Err(INVALID_PRINCIPALS);
     }
     if let Some(rest) = text.strip_prefix("arn:aws:sts::") {
         let (account, resource) = rest.split_once(':').ok_or(INVALID_PRINCIPALS)?;
-        let session = resource
-            .strip_prefix("assumed-role/")
-            .ok_or(INVALID_PRINCIPALS)?;
+        let session = resource.strip_prefix("assumed-role/").ok_or(INVALID_PRINCIPALS)?;
         let (role, session) = session.split_once('/').ok_or(INVALID_PRINCIPALS)?;
         if is_account_id(account) && valid_name(role) && valid_name(session) {
             return Ok(PrincipalEntry::Session(text.to_owned()));
@@ -200,10 +177,7 @@ fn is_account_id(text: &str) -> bool {
 
 /// An IAM name: letters, digits and `+=,.@_-`.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 
 /// `path/…/name` where every segment is a valid IAM name.
@@ -217,11 +191,7 @@ mod tests {
     use serde_json::json;
 
     fn user(account: &str, name: &str) -> Principal {
-        Principal::User {
-            account: account.into(),
-            name: name.into(),
-            unique_id: "AIDA".into(),
-        }
+        Principal::User { account: account.into(), name: name.into(), unique_id: "AIDA".into() }
     }
 
     fn session(account: &str, role: &str, session: &str) -> Principal {
@@ -243,23 +213,13 @@ mod tests {
         assert_eq!(set(json!("*")).entries, vec![PrincipalEntry::Any]);
         assert_eq!(
             set(json!({"AWS": ["111122223333", "arn:aws:iam::111122223333:root"]})).entries,
-            vec![
-                PrincipalEntry::Account("111122223333".into()),
-                PrincipalEntry::Account("111122223333".into())
-            ]
+            vec![PrincipalEntry::Account("111122223333".into()), PrincipalEntry::Account("111122223333".into())]
         );
         assert_eq!(
             set(json!({"AWS": "arn:aws:iam::111122223333:user/dev/alice"})).entries,
-            vec![PrincipalEntry::User(
-                "arn:aws:iam::111122223333:user/dev/alice".into()
-            )]
+            vec![PrincipalEntry::User("arn:aws:iam::111122223333:user/dev/alice".into())]
         );
-        assert_eq!(
-            set(json!({"Service": "ec2.amazonaws.com", "Federated": "cognito-identity.amazonaws.com"}))
-                .entries
-                .len(),
-            2
-        );
+        assert_eq!(set(json!({"Service": "ec2.amazonaws.com", "Federated": "cognito-identity.amazonaws.com"})).entries.len(), 2);
     }
 
     #[test]
@@ -277,11 +237,7 @@ mod tests {
             json!({}),
             json!(["*"]),
         ] {
-            assert_eq!(
-                PrincipalSet::parse(&bad, false),
-                Err(INVALID_PRINCIPALS),
-                "{bad}"
-            );
+            assert_eq!(PrincipalSet::parse(&bad, false), Err(INVALID_PRINCIPALS), "{bad}");
         }
     }
 
@@ -305,48 +261,26 @@ mod tests {
 
         let role = set(json!({"AWS": "arn:aws:iam::111122223333:role/app"}));
         assert_eq!(role.matches(&ci), Some(AllowScope::Principal));
-        assert_eq!(
-            role.matches(&session("111122223333", "app", "other")),
-            Some(AllowScope::Principal)
-        );
+        assert_eq!(role.matches(&session("111122223333", "app", "other")), Some(AllowScope::Principal));
         assert_eq!(role.matches(&session("111122223333", "web", "ci")), None);
         assert_eq!(role.matches(&alice), None);
 
         let one_session = set(json!({"AWS": "arn:aws:sts::111122223333:assumed-role/app/ci"}));
         assert_eq!(one_session.matches(&ci), Some(AllowScope::Principal));
-        assert_eq!(
-            one_session.matches(&session("111122223333", "app", "other")),
-            None
-        );
+        assert_eq!(one_session.matches(&session("111122223333", "app", "other")), None);
 
-        assert_eq!(
-            set(json!({"AWS": "*"})).matches(&other),
-            Some(AllowScope::Principal)
-        );
-        assert_eq!(
-            set(json!({"Service": "ec2.amazonaws.com"})).matches(&root),
-            None
-        );
+        assert_eq!(set(json!({"AWS": "*"})).matches(&other), Some(AllowScope::Principal));
+        assert_eq!(set(json!({"Service": "ec2.amazonaws.com"})).matches(&root), None);
 
         let both = set(json!({"AWS": ["111122223333", "arn:aws:iam::111122223333:user/alice"]}));
-        assert_eq!(
-            both.matches(&alice),
-            Some(AllowScope::Principal),
-            "the strongest match wins"
-        );
+        assert_eq!(both.matches(&alice), Some(AllowScope::Principal), "the strongest match wins");
     }
 
     #[test]
     fn not_principal_excludes_only_fully_listed_callers() {
         let ci = session("111122223333", "app", "ci");
-        let role_only =
-            PrincipalSet::parse(&json!({"AWS": "arn:aws:iam::111122223333:role/app"}), true)
-                .unwrap();
-        assert_eq!(
-            role_only.matches(&ci),
-            Some(AllowScope::Principal),
-            "account not listed"
-        );
+        let role_only = PrincipalSet::parse(&json!({"AWS": "arn:aws:iam::111122223333:role/app"}), true).unwrap();
+        assert_eq!(role_only.matches(&ci), Some(AllowScope::Principal), "account not listed");
         let full = PrincipalSet::parse(
             &json!({"AWS": [
                 "111122223333",
@@ -357,15 +291,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(full.matches(&ci), None);
-        assert_eq!(
-            full.matches(&session("111122223333", "app", "other")),
-            Some(AllowScope::Principal)
-        );
+        assert_eq!(full.matches(&session("111122223333", "app", "other")), Some(AllowScope::Principal));
         let root_only = PrincipalSet::parse(&json!({"AWS": "111122223333"}), true).unwrap();
         assert_eq!(root_only.matches(&Principal::root("111122223333")), None);
-        assert_eq!(
-            root_only.matches(&user("111122223333", "alice")),
-            Some(AllowScope::Principal)
-        );
+        assert_eq!(root_only.matches(&user("111122223333", "alice")), Some(AllowScope::Principal));
     }
 }

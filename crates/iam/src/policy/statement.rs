@@ -39,28 +39,12 @@ pub(crate) struct Statement {
     pub(crate) conditions: Vec<Condition>,
 }
 
-const STATEMENT_ELEMENTS: [&str; 9] = [
-    "Sid",
-    "Effect",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Principal",
-    "NotPrincipal",
-    "Condition",
-];
+const STATEMENT_ELEMENTS: [&str; 9] =
+    ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"];
 
 /// Parses one statement; the error is a message without the statement's name.
-pub(crate) fn parse_statement(
-    raw: &Map<String, Value>,
-    kind: PolicyKind,
-    variables: bool,
-) -> Result<Statement, String> {
-    if let Some(unknown) = raw
-        .keys()
-        .find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str()))
-    {
+pub(crate) fn parse_statement(raw: &Map<String, Value>, kind: PolicyKind, variables: bool) -> Result<Statement, String> {
+    if let Some(unknown) = raw.keys().find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str())) {
         return Err(format!("unknown element \"{unknown}\""));
     }
     if raw.get("Sid").is_some_and(|sid| !sid.is_string()) {
@@ -73,15 +57,9 @@ pub(crate) fn parse_statement(
         None => return Err("missing Effect".into()),
     };
     let (actions, negated) = exactly_one(raw, "Action", "NotAction")?;
-    let actions = ActionSet {
-        patterns: parse_actions(actions)?,
-        negated,
-    };
+    let actions = ActionSet { patterns: parse_actions(actions)?, negated };
     let (resources, negated) = exactly_one(raw, "Resource", "NotResource")?;
-    let resources = ResourceSet {
-        patterns: parse_resources(resources, variables)?,
-        negated,
-    };
+    let resources = ResourceSet { patterns: parse_resources(resources, variables)?, negated };
     let principals = match kind {
         PolicyKind::KeyPolicy => {
             let (value, negated) = exactly_one(raw, "Principal", "NotPrincipal")?;
@@ -89,9 +67,7 @@ pub(crate) fn parse_statement(
         }
         PolicyKind::IdentityPolicy => {
             if raw.contains_key("Principal") || raw.contains_key("NotPrincipal") {
-                return Err(
-                    "identity-based policies cannot name a Principal or NotPrincipal".into(),
-                );
+                return Err("identity-based policies cannot name a Principal or NotPrincipal".into());
             }
             None
         }
@@ -100,21 +76,11 @@ pub(crate) fn parse_statement(
         Some(condition) => parse_conditions(condition, variables)?,
         None => Vec::new(),
     };
-    Ok(Statement {
-        effect,
-        actions,
-        resources,
-        principals,
-        conditions,
-    })
+    Ok(Statement { effect, actions, resources, principals, conditions })
 }
 
 /// The value of exactly one of `positive`/`negative`, and whether it was the negative one.
-fn exactly_one<'v>(
-    raw: &'v Map<String, Value>,
-    positive: &str,
-    negative: &str,
-) -> Result<(&'v Value, bool), String> {
+fn exactly_one<'v>(raw: &'v Map<String, Value>, positive: &str, negative: &str) -> Result<(&'v Value, bool), String> {
     match (raw.get(positive), raw.get(negative)) {
         (Some(value), None) => Ok((value, false)),
         (None, Some(value)) => Ok((value, true)),
@@ -127,13 +93,9 @@ fn exactly_one<'v>(
 fn strings<'v>(value: &'v Value, element: &str) -> Result<Vec<&'v str>, String> {
     let list: Vec<&str> = match value {
         Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .ok_or_else(|| format!("{element} must hold only strings"))
-            })
-            .collect::<Result<_, _>>()?,
+        Value::Array(items) => {
+            items.iter().map(|item| item.as_str().ok_or_else(|| format!("{element} must hold only strings"))).collect::<Result<_, _>>()?
+        }
         _ => return Err(format!("{element} must be a string or an array of strings")),
     };
     if list.is_empty() {
@@ -149,18 +111,12 @@ fn parse_actions(value: &Value) -> Result<Vec<String>, String> {
         .map(|action| {
             let valid = action == "*"
                 || action.split_once(':').is_some_and(|(service, name)| {
-                    !service.is_empty()
-                        && service
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        && !name.is_empty()
+                    !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !name.is_empty()
                 });
             if valid {
                 Ok(action.to_lowercase())
             } else {
-                Err(format!(
-                    "invalid action \"{action}\": actions must look like \"kms:Decrypt\""
-                ))
+                Err(format!("invalid action \"{action}\": actions must look like \"kms:Decrypt\""))
             }
         })
         .collect()
@@ -174,9 +130,7 @@ fn parse_resources(value: &Value, variables: bool) -> Result<Vec<Pattern>, Strin
             if resource == "*" || resource.starts_with("arn:") {
                 Ok(Pattern::new(resource.to_owned(), variables))
             } else {
-                Err(format!(
-                    "invalid resource \"{resource}\": resources must be \"*\" or an ARN"
-                ))
+                Err(format!("invalid resource \"{resource}\": resources must be \"*\" or an ARN"))
             }
         })
         .collect()

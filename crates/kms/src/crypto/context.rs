@@ -32,10 +32,7 @@ mod tests {
     #[test]
     fn encoding_is_unambiguous_and_order_free() {
         assert_ne!(canonical_encryption_context(&ctx(&[("ab", "c")])), canonical_encryption_context(&ctx(&[("a", "bc")])));
-        assert_ne!(
-            canonical_encryption_context(&ctx(&[("a", "b"), ("c", "d")])),
-            canonical_encryption_context(&ctx(&[("a", "bcd")]))
-        );
+        assert_ne!(canonical_encryption_context(&ctx(&[("a", "b"), ("c", "d")])), canonical_encryption_context(&ctx(&[("a", "bcd")])));
         assert_ne!(canonical_encryption_context(&ctx(&[])), canonical_encryption_context(&ctx(&[("", "")])));
         assert_eq!(
             canonical_encryption_context(&ctx(&[("x", "1"), ("a", "2")])),

@@ -47,9 +47,7 @@ pub fn decrypt(blob: &CiphertextBlob<'_>, secret: &[u8], ctx: &EncryptionContext
     let key = aes_key(secret)?;
     let nonce = Nonce::try_assume_unique_for_key(blob.nonce).map_err(|_| KmsError::invalid_ciphertext())?;
     let mut buf = blob.sealed.to_vec();
-    let plain = key
-        .open_in_place(nonce, Aad::from(aad(blob.header_bytes, ctx)), &mut buf)
-        .map_err(|_| KmsError::invalid_ciphertext())?;
+    let plain = key.open_in_place(nonce, Aad::from(aad(blob.header_bytes, ctx)), &mut buf).map_err(|_| KmsError::invalid_ciphertext())?;
     Ok(plain.to_vec())
 }
 

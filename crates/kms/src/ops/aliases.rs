@@ -52,12 +52,16 @@ fn target(kms: &Kms, ctx: &mut CallContext<'_>, key_id: &str, action: &'static s
         return Err(KmsError::key_not_found(&arn));
     }
     let caller = ctx.caller;
-    kms.read_key(&arn, |key| kms.authorize(&AccessRequest::new(caller, action, Some(key))), |key| {
-        if key.state == KeyState::PendingDeletion {
-            return Err(KmsError::invalid_state(&key.arn(), key.state.as_str()));
-        }
-        Ok(())
-    })?;
+    kms.read_key(
+        &arn,
+        |key| kms.authorize(&AccessRequest::new(caller, action, Some(key))),
+        |key| {
+            if key.state == KeyState::PendingDeletion {
+                return Err(KmsError::invalid_state(&key.arn(), key.state.as_str()));
+            }
+            Ok(())
+        },
+    )?;
     Ok(arn)
 }
 
@@ -107,9 +111,7 @@ pub(crate) fn update(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     authorize_alias(kms, ctx, "kms:UpdateAlias")?;
     let compatible = |arn: &str| kms.store.with_key(arn, |k| (k.key_spec.clone(), k.key_usage.clone()));
     if compatible(&old_arn).is_some() && compatible(&old_arn) != compatible(&new_arn) {
-        return Err(KmsError::validation(
-            "The new target key must have the same key type and key usage as the alias's current key.",
-        ));
+        return Err(KmsError::validation("The new target key must have the same key type and key usage as the alias's current key."));
     }
     kms.store.put_alias(Alias {
         target_key_id: new_arn.rsplit('/').next().unwrap_or_default().to_string(),

@@ -11,9 +11,23 @@ use crate::{validate, CallContext, Change, ErrorCode, Kms, KmsError};
 
 /// Every KeySpec the API defines.
 pub(crate) const KEY_SPECS: &[&str] = &[
-    "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
-    "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65",
-    "ML_DSA_87", "ECC_NIST_EDWARDS25519",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ECC_NIST_EDWARDS25519",
 ];
 const KEY_USAGES: &[&str] = &["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
 const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
@@ -78,9 +92,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
         ));
     }
     if key_usage != "ENCRYPT_DECRYPT" {
-        return Err(KmsError::validation(format!(
-            "KeyUsage {key_usage} is not compatible with KeySpec {key_spec}. Use ENCRYPT_DECRYPT."
-        )));
+        return Err(KmsError::validation(format!("KeyUsage {key_usage} is not compatible with KeySpec {key_spec}. Use ENCRYPT_DECRYPT.")));
     }
     if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() || origin == "AWS_CLOUDHSM" || origin == "EXTERNAL_KEY_STORE" {
         return Err(KmsError::new(
@@ -99,11 +111,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
         ..AccessRequest::new(ctx.caller, "kms:CreateKey", None)
     })?;
 
-    let id = if multi_region {
-        format!("mrk-{}", hex::encode(random_bytes(16)))
-    } else {
-        uuid::Uuid::new_v4().to_string()
-    };
+    let id = if multi_region { format!("mrk-{}", hex::encode(random_bytes(16))) } else { uuid::Uuid::new_v4().to_string() };
     let account = ctx.account().to_string();
     let policy = match req.policy {
         Some(p) => crate::policy_check::check_new_policy(&p, ctx.caller, &account, bypass)?,

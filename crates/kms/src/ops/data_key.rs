@@ -26,9 +26,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], with_plaint
     validate::encryption_context(&req.encryption_context, "encryptionContext")?;
     validate::grant_tokens(&req.grant_tokens)?;
     let size = match (req.number_of_bytes, &req.key_spec) {
-        (Some(_), Some(_)) => {
-            return Err(KmsError::validation("Please specify either number of bytes or key spec, not both."))
-        }
+        (Some(_), Some(_)) => return Err(KmsError::validation("Please specify either number of bytes or key spec, not both.")),
         (None, None) => return Err(KmsError::validation("Please specify either number of bytes or key spec.")),
         (Some(n), None) => {
             validate::range(n, "numberOfBytes", 1, 1024)?;
@@ -36,7 +34,11 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], with_plaint
         }
         (None, Some(spec)) => {
             validate::one_of(spec, "keySpec", &["AES_256", "AES_128"])?;
-            if spec == "AES_256" { 32 } else { 16 }
+            if spec == "AES_256" {
+                32
+            } else {
+                16
+            }
         }
     };
     if req.recipient.is_some() {

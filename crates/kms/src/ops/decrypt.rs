@@ -42,7 +42,8 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let context = req.encryption_context.unwrap_or_default();
     let tokens = req.grant_tokens.unwrap_or_default();
 
-    let (arn, plaintext, material_id) = open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run)?;
+    let (arn, plaintext, material_id) =
+        open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run)?;
     ctx.additional_event_data = Some(json!({ "keyMaterialId": material_id }));
     Ok(json!({
         "KeyId": arn,
@@ -88,10 +89,7 @@ pub(crate) fn open(
         |key: &Key| {
             check_encrypt_key(key, "Decrypt", algorithm)?;
             dry_run(dry_run_flag)?;
-            let material = key
-                .materials
-                .get(parsed.header.material_version as usize)
-                .ok_or_else(KmsError::invalid_ciphertext)?;
+            let material = key.materials.get(parsed.header.material_version as usize).ok_or_else(KmsError::invalid_ciphertext)?;
             Ok((decrypt(&parsed, &material.secret, context)?, material.id.clone()))
         },
     )?;

@@ -105,14 +105,7 @@ pub(crate) fn dry_run(flag: Option<bool>) -> Result<(), KmsError> {
 
 /// Encrypts under the key's current material; returns the blob and the material id.
 pub(crate) fn seal(key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<(Vec<u8>, String), KmsError> {
-    let (version, material) = key
-        .current_material()
-        .ok_or_else(|| KmsError::invalid_state(&key.arn(), key.state.as_str()))?;
-    let header = BlobHeader {
-        key_id: key.id.clone(),
-        account: key.account.clone(),
-        region: key.region.clone(),
-        material_version: version,
-    };
+    let (version, material) = key.current_material().ok_or_else(|| KmsError::invalid_state(&key.arn(), key.state.as_str()))?;
+    let header = BlobHeader { key_id: key.id.clone(), account: key.account.clone(), region: key.region.clone(), material_version: version };
     Ok((encrypt(&header, &material.secret, plaintext, context)?, material.id.clone()))
 }

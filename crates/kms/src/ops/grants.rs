@@ -43,8 +43,16 @@ fn check_principal(value: &str, field: &str) -> Result<(), KmsError> {
     validate::length(value, field, 1, 256)?;
     let valid = value
         .strip_prefix("arn:aws:iam::")
-        .map(|r| r.len() > 13 && r[..12].bytes().all(|b| b.is_ascii_digit()) && (r[12..] == *":root" || r[12..].starts_with(":user/") || r[12..].starts_with(":role/")))
-        .or_else(|| value.strip_prefix("arn:aws:sts::").map(|r| r.len() > 13 && r[..12].bytes().all(|b| b.is_ascii_digit()) && r[12..].starts_with(":assumed-role/")))
+        .map(|r| {
+            r.len() > 13
+                && r[..12].bytes().all(|b| b.is_ascii_digit())
+                && (r[12..] == *":root" || r[12..].starts_with(":user/") || r[12..].starts_with(":role/"))
+        })
+        .or_else(|| {
+            value
+                .strip_prefix("arn:aws:sts::")
+                .map(|r| r.len() > 13 && r[..12].bytes().all(|b| b.is_ascii_digit()) && r[12..].starts_with(":assumed-role/"))
+        })
         .unwrap_or(false);
     if valid {
         Ok(())
@@ -72,9 +80,7 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     validate::encryption_context(&constraints.encryption_context_equals, "constraints.encryptionContextEquals")?;
     let constrained = constraints.encryption_context_subset.is_some() || constraints.encryption_context_equals.is_some();
     if constrained && operations.iter().any(|o| !CRYPTO_GRANT_OPERATIONS.contains(&o.as_str())) {
-        return Err(KmsError::validation(
-            "Grant constraints are allowed only for grants whose operations all take an encryption context.",
-        ));
+        return Err(KmsError::validation("Grant constraints are allowed only for grants whose operations all take an encryption context."));
     }
     if let Some(name) = &req.name {
         validate::length(name, "name", 1, 256)?;
@@ -110,7 +116,11 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     let grant_id = kms
         .store
         .with_key_mut(&arn, |key| {
-            kms.authorize(&AccessRequest { grant_tokens: &tokens, extra_conditions: extra, ..AccessRequest::new(caller, "kms:CreateGrant", Some(key)) })?;
+            kms.authorize(&AccessRequest {
+                grant_tokens: &tokens,
+                extra_conditions: extra,
+                ..AccessRequest::new(caller, "kms:CreateGrant", Some(key))
+            })?;
             key.check_not_pending_deletion()?;
             super::encrypt::dry_run(req.dry_run)?;
             let grant = Grant {
@@ -189,17 +199,15 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let grants = kms.read_key_as(caller, &arn, "kms:ListGrants",
-        |key| {
-            Ok(key
-                .grants
-                .iter()
-                .filter(|g| req.grant_id.as_ref().is_none_or(|id| &g.id == id))
-                .filter(|g| req.grantee_principal.as_ref().is_none_or(|p| &g.grantee_principal == p))
-                .map(|g| (format!("{:020}:{}", (g.created * 1000.0) as u64, g.id), grant_json(&arn, g)))
-                .collect::<Vec<_>>())
-        },
-    )?;
+    let grants = kms.read_key_as(caller, &arn, "kms:ListGrants", |key| {
+        Ok(key
+            .grants
+            .iter()
+            .filter(|g| req.grant_id.as_ref().is_none_or(|id| &g.id == id))
+            .filter(|g| req.grantee_principal.as_ref().is_none_or(|p| &g.grantee_principal == p))
+            .map(|g| (format!("{:020}:{}", (g.created * 1000.0) as u64, g.id), grant_json(&arn, g)))
+            .collect::<Vec<_>>())
+    })?;
     let page = paginate("grants", grants, req.limit, req.marker.as_deref(), 50, 100)?;
     Ok(page_response("Grants", page))
 }

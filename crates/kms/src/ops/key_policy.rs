@@ -31,9 +31,7 @@ pub(crate) fn get(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     ctx.default_param("policyName", json!(name));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let policy = kms.read_key_as(caller, &arn, "kms:GetKeyPolicy",
-        |key| Ok(key.policy.clone()),
-    )?;
+    let policy = kms.read_key_as(caller, &arn, "kms:GetKeyPolicy", |key| Ok(key.policy.clone()))?;
     Ok(json!({ "Policy": policy, "PolicyName": name }))
 }
 

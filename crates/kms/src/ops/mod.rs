@@ -152,9 +152,8 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, op: Operation, body: &[u
         ListRetirableGrants => grants::list_retirable(kms, ctx, body),
         RetireGrant => grants::retire(kms, ctx, body),
         RevokeGrant => grants::revoke(kms, ctx, body),
-        other => Err(KmsError::new(
-            ErrorCode::UnsupportedOperation,
-            format!("keytrail does not support the {} operation yet.", other.name()),
-        )),
+        other => {
+            Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("keytrail does not support the {} operation yet.", other.name())))
+        }
     }
 }

@@ -42,22 +42,23 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let destination_context = req.destination_encryption_context.unwrap_or_default();
     let tokens = req.grant_tokens.unwrap_or_default();
 
-    let (source_arn, plaintext, source_material) = open(
-        kms,
-        ctx,
-        blob.bytes(),
-        req.source_key_id.as_deref(),
-        &source_context,
-        &tokens,
-        &source_algorithm,
-        "kms:ReEncryptFrom",
-        None,
-    )?;
+    let (source_arn, plaintext, source_material) =
+        open(kms, ctx, blob.bytes(), req.source_key_id.as_deref(), &source_context, &tokens, &source_algorithm, "kms:ReEncryptFrom", None)?;
     let destination_arn = kms.resolve(ctx, &destination, AliasUse::Allowed)?;
     let caller = ctx.caller;
     let (sealed, destination_material) = kms.read_key(
         &destination_arn,
-        |key| kms.authorize(&crypto_access(caller, "kms:ReEncryptTo", key, &destination_context, &destination, &tokens, &destination_algorithm)),
+        |key| {
+            kms.authorize(&crypto_access(
+                caller,
+                "kms:ReEncryptTo",
+                key,
+                &destination_context,
+                &destination,
+                &tokens,
+                &destination_algorithm,
+            ))
+        },
         |key| {
             check_encrypt_key(key, "ReEncrypt", &destination_algorithm)?;
             super::encrypt::dry_run(req.dry_run)?;

@@ -78,23 +78,21 @@ pub(crate) fn disable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resu
 pub(crate) fn status(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let arn = key_arn_of(kms, ctx, body)?;
     let caller = ctx.caller;
-    kms.read_key_as(caller, &arn, "kms:GetKeyRotationStatus",
-        |key| {
-            if !key.is_symmetric_encryption() {
-                return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
-            }
-            // AWS: "While a KMS key is pending deletion, its key rotation status is false ... If
-            // you cancel the deletion, the original key rotation status returns to true." The
-            // schedule stays on the key, so CancelKeyDeletion restores it.
-            let rotation = key.rotation.as_ref().filter(|_| key.state != KeyState::PendingDeletion);
-            let mut out = json!({ "KeyRotationEnabled": rotation.is_some(), "KeyId": key.arn() });
-            if let Some(r) = rotation {
-                out["RotationPeriodInDays"] = json!(r.period_days);
-                out["NextRotationDate"] = json!(r.next_rotation);
-            }
-            Ok(out)
-        },
-    )
+    kms.read_key_as(caller, &arn, "kms:GetKeyRotationStatus", |key| {
+        if !key.is_symmetric_encryption() {
+            return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
+        }
+        // AWS: "While a KMS key is pending deletion, its key rotation status is false ... If
+        // you cancel the deletion, the original key rotation status returns to true." The
+        // schedule stays on the key, so CancelKeyDeletion restores it.
+        let rotation = key.rotation.as_ref().filter(|_| key.state != KeyState::PendingDeletion);
+        let mut out = json!({ "KeyRotationEnabled": rotation.is_some(), "KeyId": key.arn() });
+        if let Some(r) = rotation {
+            out["RotationPeriodInDays"] = json!(r.period_days);
+            out["NextRotationDate"] = json!(r.next_rotation);
+        }
+        Ok(out)
+    })
 }
 
 pub(crate) fn on_demand(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
@@ -161,32 +159,30 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     validate::one_of(&include, "includeKeyMaterial", &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"])?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let entries = kms.read_key_as(caller, &arn, "kms:ListKeyRotations",
-        |key| {
-            if !key.is_symmetric_encryption() {
-                return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
-            }
-            let last = key.materials.len().saturating_sub(1);
-            Ok(key
-                .materials
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| include == "ALL_KEY_MATERIAL" || m.rotation.is_some())
-                .map(|(i, m)| {
-                    let mut e = json!({
-                        "KeyId": key.arn(),
-                        "KeyMaterialId": m.id,
-                        "KeyMaterialState": if i == last { "CURRENT" } else { "NON_CURRENT" },
-                    });
-                    if let Some(r) = m.rotation {
-                        e["RotationDate"] = json!(m.created);
-                        e["RotationType"] = json!(r.as_str());
-                    }
-                    (format!("{i:010}"), e)
-                })
-                .collect::<Vec<_>>())
-        },
-    )?;
+    let entries = kms.read_key_as(caller, &arn, "kms:ListKeyRotations", |key| {
+        if !key.is_symmetric_encryption() {
+            return Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("{} does not support rotation.", key.arn())));
+        }
+        let last = key.materials.len().saturating_sub(1);
+        Ok(key
+            .materials
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| include == "ALL_KEY_MATERIAL" || m.rotation.is_some())
+            .map(|(i, m)| {
+                let mut e = json!({
+                    "KeyId": key.arn(),
+                    "KeyMaterialId": m.id,
+                    "KeyMaterialState": if i == last { "CURRENT" } else { "NON_CURRENT" },
+                });
+                if let Some(r) = m.rotation {
+                    e["RotationDate"] = json!(m.created);
+                    e["RotationType"] = json!(r.as_str());
+                }
+                (format!("{i:010}"), e)
+            })
+            .collect::<Vec<_>>())
+    })?;
     let page = paginate("rotations", entries, req.limit, req.marker.as_deref(), 100, 1000)?;
     Ok(page_response("Rotations", page))
 }

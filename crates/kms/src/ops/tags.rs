@@ -97,16 +97,9 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let tags = kms.read_key_as(caller, &arn, "kms:ListResourceTags",
-        |key| {
-            Ok(key
-                .tags
-                .iter()
-                .enumerate()
-                .map(|(i, (k, v))| (format!("{i:04}"), json!({ "TagKey": k, "TagValue": v })))
-                .collect::<Vec<_>>())
-        },
-    )?;
+    let tags = kms.read_key_as(caller, &arn, "kms:ListResourceTags", |key| {
+        Ok(key.tags.iter().enumerate().map(|(i, (k, v))| (format!("{i:04}"), json!({ "TagKey": k, "TagValue": v }))).collect::<Vec<_>>())
+    })?;
     let page = paginate("tags", tags, req.limit, req.marker.as_deref(), 50, 50)?;
     Ok(page_response("Tags", page))
 }
