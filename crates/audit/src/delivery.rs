@@ -6,7 +6,11 @@
 //! from while a trail excluded it is never delivered later. A record is due at the end of the
 //! delivery interval (mock time, 5 minutes by default) it falls in; [`Delivery::deliver_due`]
 //! writes everything due, one file per trail, region and interval, stamped with the interval's
-//! end; [`Delivery::flush_all`] writes everything at shutdown.
+//! end; [`Delivery::flush_all`] writes everything at shutdown. A trail whose pending records
+//! reach [`EARLY_DELIVERY_RECORDS`] gets them all in a file at the next delivery check (every
+//! second of real time) instead of at its interval's end: pending records live in memory, and
+//! under sustained load five minutes of them grew RSS without bound (the soak measured it).
+//! CloudTrail too writes several files per interval when a trail is busy.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,6 +26,9 @@ use crate::trails::{TrailKey, Trails};
 
 /// CloudTrail's delivery cadence ("about every 5 minutes").
 pub const DEFAULT_DELIVERY_INTERVAL_SECONDS: i64 = 300;
+
+/// Pending records of one trail that make its next delivery check write them all at once.
+pub const EARLY_DELIVERY_RECORDS: usize = 1000;
 
 /// A record waiting for a trail's next log file.
 struct Pending {
@@ -80,7 +87,8 @@ impl Delivery {
         {
             let mut pending = self.pending.lock();
             for (key, list) in pending.iter_mut() {
-                let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(list).into_iter().partition(|p| everything || p.due <= now);
+                let all = everything || list.len() >= EARLY_DELIVERY_RECORDS;
+                let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(list).into_iter().partition(|p| all || p.due <= now);
                 *list = keep;
                 for p in due {
                     let region = p.event.record.aws_region.clone();
@@ -262,6 +270,27 @@ mod tests {
         let all: serde_json::Value = serde_json::from_str(&stored[0].json).unwrap();
         assert!(bodies.iter().any(|b| b["Records"][0] == all));
         assert!(delivery.deliver_due(datetime!(2025-01-01 01:00 UTC)).is_empty());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_busy_trail_gets_a_file_before_its_interval_ends() {
+        let root = std::env::temp_dir().join(format!("keytrail-delivery-{}", uuid::Uuid::new_v4()));
+        let trails = Trails::new();
+        trails.insert_new(trail(Selectors::Default)).unwrap();
+        let delivery = Arc::new(Delivery::new(trails, root.clone(), 300));
+        let recorder = Recorder::new(None);
+        recorder.add_sink(delivery.clone());
+        // One short of the threshold: nothing is written before the interval ends.
+        recorder.record((0..EARLY_DELIVERY_RECORDS - 1).map(|_| sample()).collect());
+        assert!(delivery.deliver_due(datetime!(2025-01-01 00:01 UTC)).is_empty());
+        // At the threshold: all of them, in one file stamped with the check's time.
+        recorder.record(vec![sample()]);
+        let files = delivery.deliver_due(datetime!(2025-01-01 00:01 UTC));
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].file_name().unwrap().to_str().unwrap().contains("_20250101T0001Z_"), "{files:?}");
+        assert_eq!(read_gz(&files[0])["Records"].as_array().unwrap().len(), EARLY_DELIVERY_RECORDS);
+        assert!(delivery.deliver_due(datetime!(2025-01-01 00:05 UTC)).is_empty(), "nothing is delivered twice");
         std::fs::remove_dir_all(root).unwrap();
     }
 }

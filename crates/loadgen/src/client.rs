@@ -40,12 +40,21 @@ impl Conn {
 
     /// `TrentService.<op>` signed (in form) by `access_key`; Err is a transport failure.
     pub(crate) async fn kms(&mut self, access_key: &str, op: &str, body: &Value) -> Result<Reply, String> {
+        self.call(access_key, "kms", &format!("TrentService.{op}"), body).await
+    }
+
+    /// A CloudTrail operation, as the Smithy SDKs name it.
+    pub(crate) async fn cloudtrail(&mut self, access_key: &str, op: &str, body: &Value) -> Result<Reply, String> {
+        self.call(access_key, "cloudtrail", &format!("CloudTrail_20131101.{op}"), body).await
+    }
+
+    async fn call(&mut self, access_key: &str, service: &str, target: &str, body: &Value) -> Result<Reply, String> {
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={access_key}/20250101/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000"
+            "AWS4-HMAC-SHA256 Credential={access_key}/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000"
         );
         let req = hyper::Request::post("/")
             .header("host", "keytrail")
-            .header("x-amz-target", format!("TrentService.{op}"))
+            .header("x-amz-target", target)
             .header("content-type", "application/x-amz-json-1.1")
             .header("authorization", auth)
             .body(Full::new(Bytes::from(body.to_string())))

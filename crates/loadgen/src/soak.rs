@@ -1,8 +1,10 @@
-//! The soak: many connections, a mixed workload, a set time; then every count must agree and
+//! The soak: many connections, a mixed workload, a set time, a trail logging throughout; then
+//! every count (history, data dir, --events-out, the trail's log files) must agree and
 //! memory must have stayed flat.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -206,6 +208,7 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let server = Keytrail::start(&o.bin, &data, Some(&events_out)).await?;
     let addr = server.addr;
     println!("soak: {} clients for {} s against {} (data dir {})", o.clients, o.seconds, addr, data.display());
+    start_trail(addr).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..o.clients).map(|i| tokio::spawn(worker(addr, i, stop.clone()))).collect();
@@ -241,7 +244,8 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let stats1 = get(addr, "/_keytrail/stats").await?;
     let rss_end = server.rss_kib();
     let total = tally.total();
-    let expected_records = total + tally.rotations;
+    // One record per call and per RotateKey service event, plus the trail's two setup calls.
+    let expected_records = total + tally.rotations + TRAIL_SETUP_CALLS;
     let fsyncs = stats1["storage"]["transactions"].as_u64().unwrap_or(0) - stats0["storage"]["transactions"].as_u64().unwrap_or(0);
     println!(
         "soak: {total} calls in {elapsed:.1} s = {:.0} calls/s; {fsyncs} fsyncs = {:.0} fsyncs/s; {:.1} calls per fsync",
@@ -271,6 +275,10 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let history = get(addr, "/_keytrail/events").await?;
     let records = history["Records"].as_array().cloned().unwrap_or_default();
     let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+    // The trail belongs to the default account: it gets that account's KMS records (denied
+    // calls of the stranger's account are recorded in the stranger's account only).
+    let trail_expected =
+        records.iter().filter(|r| r["eventSource"] == "kms.amazonaws.com" && r["recipientAccountId"] == DEFAULT_ACCOUNT).count() as u64;
     for r in &records {
         *by_name.entry(r["eventName"].as_str().unwrap_or("").to_string()).or_default() += 1;
     }
@@ -279,7 +287,12 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let conn = rusqlite::Connection::open(data.join("keytrail.db")).map_err(|e| e.to_string())?;
     let on_disk: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).map_err(|e| e.to_string())?;
     let lines = std::fs::read_to_string(&events_out).map_err(|e| e.to_string())?.lines().count();
-    println!("soak: records expected {expected_records}, history {}, data dir {on_disk}, events-out {lines}", records.len());
+    // The trail was logging from before the first KMS call: its files hold every KMS record.
+    let in_trail = trail_kms_records(&data.join("s3"))?;
+    println!(
+        "soak: records expected {expected_records}, history {}, data dir {on_disk}, events-out {lines}; trail files {in_trail} of {trail_expected} KMS records in the trail's account",
+        records.len()
+    );
 
     let mut failures = Vec::new();
     if tally.server_errors > 0 {
@@ -291,7 +304,11 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     if !tally.unexpected.is_empty() {
         failures.push(format!("unexpected outcomes, e.g. {:?}", &tally.unexpected[..tally.unexpected.len().min(5)]));
     }
-    if records.len() as u64 != expected_records || on_disk as u64 != expected_records || lines as u64 != expected_records {
+    if records.len() as u64 != expected_records
+        || on_disk as u64 != expected_records
+        || lines as u64 != expected_records
+        || in_trail != trail_expected
+    {
         failures.push("record counts disagree".into());
     }
     for (op, n) in &tally.calls {
@@ -313,4 +330,43 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     } else {
         Err(failures.join("; "))
     }
+}
+
+/// The account keytrail serves by default, which OWNER_KEY acts as root of.
+const DEFAULT_ACCOUNT: &str = "111122223333";
+
+/// CreateTrail and StartLogging, recorded (eventSource cloudtrail) before the load.
+const TRAIL_SETUP_CALLS: u64 = 2;
+
+/// A trail logging every management event of the default account, delivering under `<data>/s3`.
+async fn start_trail(addr: SocketAddr) -> Result<(), String> {
+    let mut conn = Conn::connect(addr).await?;
+    for (op, body) in [("CreateTrail", json!({"Name": "soak", "S3BucketName": "soak-logs"})), ("StartLogging", json!({"Name": "soak"}))] {
+        let reply = conn.cloudtrail(OWNER_KEY, op, &body).await?;
+        if reply.status != 200 {
+            return Err(format!("{op}: {} {}", reply.status, reply.body));
+        }
+    }
+    Ok(())
+}
+
+/// KMS records in every delivered trail log file under `dir` (gzipped `{"Records":[…]}`).
+fn trail_kms_records(dir: &Path) -> Result<u64, String> {
+    let mut count = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().ends_with(".json.gz") {
+                let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+                let doc: Value =
+                    serde_json::from_reader(flate2::read::GzDecoder::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+                let records = doc["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
+                count += records.iter().filter(|r| r["eventSource"] == "kms.amazonaws.com").count() as u64;
+            }
+        }
+    }
+    Ok(count)
 }
