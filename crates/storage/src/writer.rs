@@ -86,7 +86,6 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
         let result = write_batch(&mut conn, &batch);
         match &result {
             Ok(effect) => {
-                checkpointer.committed(&conn);
                 shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
                 if effect.cleared {
                     shared.event_count.store(effect.added, Ordering::SeqCst);
@@ -103,6 +102,10 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
                 shared.stats.acks.fetch_add(1, Ordering::Relaxed);
                 ack.send(answer.clone());
             }
+        }
+        // After the answers, so a checkpoint of the writer's own never delays them.
+        if answer.is_ok() {
+            checkpointer.committed(&conn);
         }
         if stop {
             break;
