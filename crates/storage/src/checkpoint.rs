@@ -15,7 +15,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -90,9 +90,8 @@ const MAX_PASSES: usize = 32;
 
 fn run(conn: rusqlite::Connection, requests: Receiver<()>, caught_up: Arc<AtomicBool>) {
     while requests.recv().is_ok() {
-        // The WAL restarts from its beginning (instead of growing) only when a write begins
-        // after a checkpoint copied all of it; so copy until nothing is left, or give up until
-        // the next request.
+        // Copy until nothing is left (or give up until the next request), so that the writer's
+        // finishing checkpoint, which lets the WAL restart, has only a few frames to copy.
         for _ in 0..MAX_PASSES {
             match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))) {
                 Ok((in_log, copied)) if copied < in_log => continue,
@@ -105,10 +104,6 @@ fn run(conn: rusqlite::Connection, requests: Receiver<()>, caught_up: Arc<Atomic
                     break;
                 }
             }
-        }
-        // A stop that came while checkpointing ends the thread at once.
-        if matches!(requests.try_recv(), Err(TryRecvError::Disconnected)) {
-            break;
         }
     }
 }
