@@ -91,7 +91,7 @@ impl Delivery {
                 let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(list).into_iter().partition(|p| all || p.due <= now);
                 *list = keep;
                 for p in due {
-                    let region = p.event.record.aws_region.clone();
+                    let region = p.event.summary.aws_region.clone();
                     batches.entry((key.clone(), region, p.due.min(now))).or_default().push(p.event);
                 }
             }
@@ -138,7 +138,7 @@ impl RecordSink for Delivery {
     fn accept(&self, events: &[Arc<StoredEvent>]) {
         let mut pending = self.pending.lock();
         self.trails.for_each(|trail| {
-            for e in events.iter().filter(|e| is_region_name(&e.record.aws_region) && trail.receives(&e.record)) {
+            for e in events.iter().filter(|e| is_region_name(&e.summary.aws_region) && trail.receives(&e.summary)) {
                 let p = Pending { due: self.due_time(e.epoch_seconds), event: e.clone() };
                 pending.entry(trail.key()).or_default().push(p);
             }

@@ -36,16 +36,16 @@ pub enum LookupAttribute {
 impl LookupAttribute {
     /// True when `e` has this attribute value.
     pub fn matches(&self, e: &StoredEvent) -> bool {
-        let r = &e.record;
+        let r = &e.summary;
         match self {
             LookupAttribute::EventId(v) => &r.event_id == v,
             LookupAttribute::EventName(v) => &r.event_name == v,
             LookupAttribute::ReadOnly(v) => r.read_only.to_string() == *v,
-            LookupAttribute::Username(v) => r.user_identity.lookup_username().as_deref() == Some(v.as_str()),
-            LookupAttribute::ResourceType(v) => r.resources.iter().flatten().any(|x| &x.resource_type == v),
-            LookupAttribute::ResourceName(v) => r.resources.iter().flatten().any(|x| &x.arn == v),
+            LookupAttribute::Username(v) => r.username.as_deref() == Some(v.as_str()),
+            LookupAttribute::ResourceType(v) => r.resources.iter().any(|x| &x.resource_type == v),
+            LookupAttribute::ResourceName(v) => r.resources.iter().any(|x| &x.arn == v),
             LookupAttribute::EventSource(v) => &r.event_source == v,
-            LookupAttribute::AccessKeyId(v) => r.user_identity.access_key_id.as_deref() == Some(v.as_str()),
+            LookupAttribute::AccessKeyId(v) => r.access_key_id.as_deref() == Some(v.as_str()),
         }
     }
 }
@@ -78,7 +78,7 @@ pub struct EventQuery {
 impl EventQuery {
     /// The reference predicate (everything except ordering and limit).
     pub fn matches(&self, e: &StoredEvent) -> bool {
-        let r = &e.record;
+        let r = &e.summary;
         self.recipient_account.as_deref().is_none_or(|a| r.recipient_account_id == a)
             && self.region.as_deref().is_none_or(|g| r.aws_region == g)
             && self.event_name.as_deref().is_none_or(|n| r.event_name == n)
@@ -132,7 +132,7 @@ impl EventLog for MemoryEventLog {
     }
 
     fn seq_of(&self, event_id: &str) -> Option<u64> {
-        self.events.read().iter().find(|e| e.record.event_id == event_id).map(|e| e.seq)
+        self.events.read().iter().find(|e| e.summary.event_id == event_id).map(|e| e.seq)
     }
 
     fn len(&self) -> usize {

@@ -8,7 +8,9 @@
 //! - `record` — `CloudTrailRecord` and its parts, serialized in AWS's field order.
 //! - `identity` — `userIdentity` for each kind of caller, including the key owner's view.
 //! - `history` — where records are kept (`EventLog`: memory or disk) and how they are queried.
+//! - `summary` — the fields of a record that history keeps besides its JSON, for queries.
 //! - `recorder` — the cheap-to-clone handle every call's records go through: history and `--events-out`.
+//! - `events_out` — the `--events-out` writer thread: one write per gathered batch of lines.
 //! - `timefmt` — the time formats CloudTrail records use.
 //! - `service` — the CloudTrail API without HTTP: its operations and one `call` entry point.
 //! - `lookup` — LookupEvents over history: validation, the 90-day window, stable NextTokens.
@@ -20,6 +22,7 @@
 
 pub mod delivery;
 pub mod error;
+pub mod events_out;
 pub mod history;
 pub mod identity;
 pub mod lookup;
@@ -27,6 +30,7 @@ pub mod record;
 pub mod recorder;
 pub mod selectors;
 pub mod service;
+pub mod summary;
 pub mod timefmt;
 mod trail_ops;
 pub mod trails;

@@ -164,22 +164,21 @@ pub fn lookup_events(
 
 /// One `Event` of the response, members in AWS's order.
 fn event_json(e: &StoredEvent) -> Value {
-    let r = &e.record;
+    let r = &e.summary;
     let mut m = Map::new();
     m.insert("EventId".into(), json!(r.event_id));
     m.insert("EventName".into(), json!(r.event_name));
     // A string, as AWS returns it.
     m.insert("ReadOnly".into(), json!(r.read_only.to_string()));
-    if let Some(k) = &r.user_identity.access_key_id {
+    if let Some(k) = &r.access_key_id {
         m.insert("AccessKeyId".into(), json!(k));
     }
     m.insert("EventTime".into(), json!(e.epoch_seconds));
     m.insert("EventSource".into(), json!(r.event_source));
-    if let Some(u) = r.user_identity.lookup_username() {
+    if let Some(u) = &r.username {
         m.insert("Username".into(), json!(u));
     }
-    let resources: Vec<Value> =
-        r.resources.iter().flatten().map(|x| json!({ "ResourceType": x.resource_type, "ResourceName": x.arn })).collect();
+    let resources: Vec<Value> = r.resources.iter().map(|x| json!({ "ResourceType": x.resource_type, "ResourceName": x.arn })).collect();
     m.insert("Resources".into(), Value::Array(resources));
     m.insert("CloudTrailEvent".into(), json!(e.json));
     Value::Object(m)

@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::events_out::EventsOut;
 use crate::history::{EventLog, EventQuery, MemoryEventLog};
 
 use crate::record::CloudTrailRecord;
+use crate::summary::RecordSummary;
 
 /// A record as kept in history: its place in the sequence, its time, and its JSON text.
 #[derive(Debug)]
@@ -21,9 +23,9 @@ pub struct StoredEvent {
     pub seq: u64,
     /// `eventTime` as Unix seconds, for time-range queries.
     pub epoch_seconds: i64,
-    /// The record.
-    pub record: CloudTrailRecord,
-    /// The record serialized once, reused by every reader.
+    /// The fields queries and selectors read.
+    pub summary: RecordSummary,
+    /// The record, serialized once, reused by every reader.
     pub json: String,
 }
 
@@ -53,8 +55,9 @@ pub struct Recorder {
 struct Inner {
     history: Arc<dyn EventLog>,
     next_seq: AtomicU64,
-    /// Held while a batch is appended and written, so every output sees the same order.
-    out: Mutex<Option<Box<dyn Write + Send>>>,
+    /// Held while a batch is appended everywhere, so every output sees the same order.
+    order: Mutex<()>,
+    events_out: Option<EventsOut>,
     sinks: RwLock<Vec<Arc<dyn RecordSink>>>,
 }
 
@@ -68,7 +71,13 @@ impl Recorder {
     pub fn with_log(history: Arc<dyn EventLog>, events_out: Option<Box<dyn Write + Send>>) -> Self {
         let next = history.last_seq() + 1;
         Recorder {
-            inner: Arc::new(Inner { history, next_seq: AtomicU64::new(next), out: Mutex::new(events_out), sinks: RwLock::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                history,
+                next_seq: AtomicU64::new(next),
+                order: Mutex::new(()),
+                events_out: events_out.map(EventsOut::start),
+                sinks: RwLock::new(Vec::new()),
+            }),
         }
     }
 
@@ -78,37 +87,45 @@ impl Recorder {
     }
 
     /// Records one call's records (one, or two for a cross-account call). Returns when they are
-    /// in history, written to `--events-out`, and handed to every sink.
+    /// in history, queued for `--events-out`, and handed to every sink.
     pub fn record(&self, records: Vec<CloudTrailRecord>) -> Vec<Arc<StoredEvent>> {
         if records.is_empty() {
             return Vec::new();
         }
-        let mut out = self.inner.out.lock();
-        let stored: Vec<Arc<StoredEvent>> = records
-            .into_iter()
+        // Serialized before taking the order lock: only numbering needs it.
+        let prepared: Vec<(i64, RecordSummary, String)> = records
+            .iter()
             .map(|record| {
                 let epoch_seconds = time::OffsetDateTime::parse(&record.event_time, &time::format_description::well_known::Rfc3339)
                     .map(|t| t.unix_timestamp())
                     .unwrap_or_default();
-                let json = record.to_json();
-                Arc::new(StoredEvent { seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed), epoch_seconds, record, json })
+                (epoch_seconds, RecordSummary::of(record), record.to_json())
             })
             .collect();
-        self.inner.history.append(&stored);
-        if let Some(w) = out.as_mut() {
-            let mut buf = String::new();
-            for e in &stored {
-                buf.push_str(&e.json);
-                buf.push('\n');
+        let lines = self.inner.events_out.as_ref().map(|_| {
+            let mut lines = Vec::with_capacity(prepared.iter().map(|(_, _, json)| json.len() + 1).sum());
+            for (_, _, json) in &prepared {
+                lines.extend_from_slice(json.as_bytes());
+                lines.push(b'\n');
             }
-            if let Err(err) = w.write_all(buf.as_bytes()).and_then(|_| w.flush()) {
-                tracing::error!(%err, "could not write to --events-out");
-            }
+            lines
+        });
+        let order = self.inner.order.lock();
+        let stored: Vec<Arc<StoredEvent>> = prepared
+            .into_iter()
+            .map(|(epoch_seconds, summary, json)| {
+                Arc::new(StoredEvent { seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed), epoch_seconds, summary, json })
+            })
+            .collect();
+        if let (Some(out), Some(lines)) = (&self.inner.events_out, lines) {
+            out.append(&lines);
         }
+        // After the file's queue: a record seen in history is always on its way to the file.
+        self.inner.history.append(&stored);
         for sink in self.inner.sinks.read().iter() {
             sink.accept(&stored);
         }
-        drop(out);
+        drop(order);
         stored
     }
 
@@ -146,14 +163,15 @@ impl Recorder {
 
     /// Forgets the history (control API `reset`); sequence numbers keep increasing.
     pub fn clear(&self) {
-        let _order = self.inner.out.lock();
+        let _order = self.inner.order.lock();
         self.inner.history.clear();
     }
 
-    /// Flushes `--events-out` (at shutdown).
+    /// Returns once every record so far is written to `--events-out` (at shutdown, and before
+    /// `GET /_keytrail/events` answers, so what a client sees in history is in the file too).
     pub fn flush(&self) {
-        if let Some(w) = self.inner.out.lock().as_mut() {
-            let _ = w.flush();
+        if let Some(out) = &self.inner.events_out {
+            out.flush();
         }
     }
 }

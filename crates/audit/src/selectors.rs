@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CloudTrailError;
-use crate::record::CloudTrailRecord;
+use crate::summary::RecordSummary;
 
 const INVALID: &str = "InvalidEventSelectorsException";
 /// AWS's limit of basic selectors per trail.
@@ -139,7 +139,7 @@ const FIELDS: &[&str] = &[
 /// Choice: AWS lets a trail's *management* selectors use only `eventCategory`, `readOnly` and
 /// `eventSource` (NotEquals); keytrail also accepts `eventName` and the other fields below with
 /// every operator (the issue asks for eventName), since it has only management events to filter.
-fn field_values<'r>(field: &str, r: &'r CloudTrailRecord) -> Vec<&'r str> {
+fn field_values<'r>(field: &str, r: &'r RecordSummary) -> Vec<&'r str> {
     match field {
         "eventCategory" => vec![&r.event_category],
         "eventSource" => vec![&r.event_source],
@@ -147,16 +147,16 @@ fn field_values<'r>(field: &str, r: &'r CloudTrailRecord) -> Vec<&'r str> {
         "readOnly" => vec![if r.read_only { "true" } else { "false" }],
         "eventType" => vec![&r.event_type],
         "errorCode" => r.error_code.as_deref().into_iter().collect(),
-        "userIdentity.arn" => r.user_identity.arn.as_deref().into_iter().collect(),
-        "resources.type" => r.resources.iter().flatten().map(|x| x.resource_type.as_str()).collect(),
-        "resources.ARN" => r.resources.iter().flatten().map(|x| x.arn.as_str()).collect(),
+        "userIdentity.arn" => r.user_arn.as_deref().into_iter().collect(),
+        "resources.type" => r.resources.iter().map(|x| x.resource_type.as_str()).collect(),
+        "resources.ARN" => r.resources.iter().map(|x| x.arn.as_str()).collect(),
         _ => Vec::new(),
     }
 }
 
 impl Selectors {
     /// Whether a trail with these selectors logs `record`.
-    pub fn matches(&self, record: &CloudTrailRecord) -> bool {
+    pub fn matches(&self, record: &RecordSummary) -> bool {
         match self {
             Selectors::Default => EventSelector::default().matches(record),
             Selectors::Basic(list) => list.iter().any(|s| s.matches(record)),
@@ -192,7 +192,7 @@ impl Selectors {
 }
 
 impl EventSelector {
-    fn matches(&self, r: &CloudTrailRecord) -> bool {
+    fn matches(&self, r: &RecordSummary) -> bool {
         let rw = match self.read_write_type.as_str() {
             "ReadOnly" => r.read_only,
             "WriteOnly" => !r.read_only,
@@ -203,7 +203,7 @@ impl EventSelector {
 }
 
 impl AdvancedEventSelector {
-    fn matches(&self, r: &CloudTrailRecord) -> bool {
+    fn matches(&self, r: &RecordSummary) -> bool {
         self.field_selectors.iter().all(|f| f.matches(r))
     }
 }
@@ -222,7 +222,7 @@ impl FieldSelector {
 
     /// Every operator given must hold. A positive operator holds when some value of the field
     /// matches one of its values; a negative one when no value of the field matches any.
-    fn matches(&self, r: &CloudTrailRecord) -> bool {
+    fn matches(&self, r: &RecordSummary) -> bool {
         let values = field_values(&self.field, r);
         self.operators().into_iter().all(|(op, list)| {
             let Some(list) = list else { return true };
@@ -332,8 +332,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn record(source: &str, name: &str, read_only: bool) -> CloudTrailRecord {
-        CloudTrailRecord { event_source: source.into(), event_name: name.into(), read_only, ..crate::record::tests::sample() }
+    fn record(source: &str, name: &str, read_only: bool) -> RecordSummary {
+        let record = crate::record::CloudTrailRecord {
+            event_source: source.into(),
+            event_name: name.into(),
+            read_only,
+            ..crate::record::tests::sample()
+        };
+        RecordSummary::of(&record)
     }
 
     fn basic(v: serde_json::Value) -> Result<Selectors, CloudTrailError> {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::error::CloudTrailError;
-use crate::record::CloudTrailRecord;
 use crate::selectors::Selectors;
+use crate::summary::RecordSummary;
 
 /// AWS's quota of trails per account and region.
 pub const MAX_TRAILS_PER_REGION: usize = 5;
@@ -120,7 +120,7 @@ impl Trail {
 
     /// Whether this trail logs `record`: records delivered to its account (`recipientAccountId`),
     /// of its home region unless it is multi-region, while logging, that its selectors select.
-    pub fn receives(&self, record: &CloudTrailRecord) -> bool {
+    pub fn receives(&self, record: &RecordSummary) -> bool {
         self.status.is_logging
             && record.recipient_account_id == self.account_id
             && (self.is_multi_region_trail || record.aws_region == self.home_region)

@@ -18,7 +18,14 @@ pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>,
             Ok(()) => json_response(200, request_id, &json!({ "status": "reset" })),
             Err(e) => control_error(request_id, 500, &e),
         },
-        (&Method::GET, "/_keytrail/events") => events(app, query, request_id),
+        (&Method::GET, "/_keytrail/events") => {
+            let response = events(app, query, request_id);
+            // Every record this answer shows is in the --events-out file before it is sent (a
+            // record reaches history only after its line is queued for the file).
+            let recorder = app.recorder.clone();
+            let _ = tokio::task::spawn_blocking(move || recorder.flush()).await;
+            response
+        }
         (&Method::GET, "/_keytrail/stats") => json_response(200, request_id, &stats(app)),
         (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
         (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,

@@ -6,7 +6,7 @@
 //! Layout:
 //! - `http` — routing of one endpoint: KMS (`TrentService.*`), CloudTrail, `/_keytrail/*`.
 //! - `kms_api` — the KMS middleware chain: identify → execute (authorizing inside) → audit → respond.
-//! - `identify`, `signature` — the caller from SigV4, and signature checks.
+//! - `identify`, `signature`, `signature_fast` — the caller from SigV4, and signature checks.
 //! - `records` — a call's CloudTrail records (caller copy, owner copy, service events).
 //! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod records;
 pub mod seeds;
 pub mod signature;
+pub mod signature_fast;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -79,6 +80,8 @@ pub struct App {
     pub storage: Option<Storage>,
     /// CloudTrail: trails, their log-file delivery, LookupEvents.
     pub cloudtrail: CloudTrail,
+    /// SigV4 signing keys derived so far (`--verify-signatures`).
+    pub signing_keys: Arc<signature_fast::SigningKeyCache>,
 }
 
 impl App {
@@ -117,7 +120,7 @@ impl App {
                 return Err(e);
             }
         }
-        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail };
+        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail, signing_keys: Arc::default() };
         app.apply_seeds();
         if let Some(storage) = &app.storage {
             if let Err(e) = storage.flush_blocking(&app.kms.store, app.clock.offset()) {

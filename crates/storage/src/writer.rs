@@ -129,6 +129,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
         let mut insert_event = tx.prepare_cached(
             "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut insert_id = tx.prepare_cached("INSERT INTO event_ids(seq, event_id) VALUES (?1, ?2)")?;
         let mut put = tx.prepare_cached(
             "INSERT INTO state(kind, id, body) VALUES (?1, ?2, ?3) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
         )?;
@@ -137,7 +138,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
             match job {
                 Job::Events(events) => {
                     for e in events {
-                        let r = &e.record;
+                        let r = &e.summary;
                         insert_event.execute(params![
                             e.seq as i64,
                             r.event_id,
@@ -147,6 +148,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                             e.epoch_seconds,
                             e.json
                         ])?;
+                        insert_id.execute(params![e.seq as i64, r.event_id])?;
                         effect.added += 1;
                         last_seq = Some(last_seq.map_or(e.seq, |s| s.max(e.seq)));
                     }
@@ -161,6 +163,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 }
                 Job::ClearEvents => {
                     tx.execute("DELETE FROM events", [])?;
+                    tx.execute("DELETE FROM event_ids", [])?;
                     effect.cleared = true;
                     effect.added = 0;
                 }

@@ -1,0 +1,134 @@
+//! The expected SigV4 signature, computed directly for the shape every KMS and CloudTrail call
+//! has: `POST /`, no query string, plain ASCII header values, each signed header once.
+//!
+//! Why: re-signing through `aws_sigv4::http_request::sign` was ~14% of a signed Encrypt's CPU
+//! (`scripts/bench` profile): it builds a header map and a canonical request of owned strings and
+//! derives the signing key (four HMACs) on every call. Here the canonical request is written into
+//! one buffer, and the signing key — `aws_sigv4::sign::v4::generate_signing_key`, the same
+//! derivation — is kept per access key, day, region and service.
+//! `aws-sigv4` stays the reference: any request outside that shape returns `None` and is
+//! re-signed by `aws_sigv4` in `signature.rs`, and a property test there checks that this
+//! computes exactly what `aws_sigv4` does.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use aws_sigv4::sign::v4;
+use parking_lot::Mutex;
+use ring::digest::{digest, SHA256};
+
+/// Signing keys kept at most; the cache is emptied when full (it only holds configured keys, so
+/// this is reached only across many days or regions).
+const MAX_CACHED_KEYS: usize = 4096;
+
+/// Derived signing keys: (access key id, date, region, service) → (secret, key).
+#[derive(Default)]
+pub struct SigningKeyCache {
+    keys: Mutex<HashMap<(String, String, String, String), (String, Vec<u8>)>>,
+}
+
+/// What a request's signature is computed over.
+pub struct SignedRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// Path and query as received.
+    pub path_and_query: &'a str,
+    /// The signed headers, lower-case names with their values as received, in the client's order.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+    /// `X-Amz-Date` as sent (`YYYYMMDDTHHMMSSZ`).
+    pub amz_date: &'a str,
+    /// When the request was signed (parsed from `amz_date`).
+    pub signed_at: SystemTime,
+    /// The credential scope.
+    pub access_key_id: &'a str,
+    /// The scope's region.
+    pub region: &'a str,
+    /// The scope's service.
+    pub service: &'a str,
+}
+
+impl SigningKeyCache {
+    /// The hex signature `aws_sigv4` would compute for `req` with `secret`, or `None` when the
+    /// request is not of the simple shape this handles.
+    pub fn signature(&self, req: &SignedRequest<'_>, secret: &str) -> Option<String> {
+        let canonical = canonical_request(req)?;
+        let date = req.amz_date.get(..8)?;
+        let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
+        let mut string_to_sign = String::with_capacity(160);
+        string_to_sign.push_str("AWS4-HMAC-SHA256\n");
+        string_to_sign.push_str(req.amz_date);
+        string_to_sign.push('\n');
+        string_to_sign.push_str(&scope);
+        string_to_sign.push('\n');
+        string_to_sign.push_str(&hex::encode(digest(&SHA256, canonical.as_bytes())));
+        let key = self.signing_key(req, date, secret);
+        Some(v4::calculate_signature(key, string_to_sign.as_bytes()))
+    }
+
+    fn signing_key(&self, req: &SignedRequest<'_>, date: &str, secret: &str) -> Vec<u8> {
+        let id = (req.access_key_id.to_string(), date.to_string(), req.region.to_string(), req.service.to_string());
+        if let Some((cached_secret, key)) = self.keys.lock().get(&id) {
+            if cached_secret == secret {
+                return key.clone();
+            }
+        }
+        let key = v4::generate_signing_key(secret, req.signed_at, req.region, req.service).as_ref().to_vec();
+        let mut keys = self.keys.lock();
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(id, (secret.to_string(), key.clone()));
+        key
+    }
+}
+
+/// The canonical request, or `None` outside the simple shape (then `aws_sigv4` decides).
+fn canonical_request(req: &SignedRequest<'_>) -> Option<String> {
+    if req.path_and_query != "/" || !req.amz_date.is_ascii() || req.amz_date.len() != 16 {
+        return None;
+    }
+    let mut headers: Vec<(&str, &str)> = req.headers.to_vec();
+    headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // aws_sigv4 always signs x-amz-date (its own, from the time given) and joins repeated names.
+    if headers.windows(2).any(|w| w[0].0 == w[1].0) || !headers.iter().any(|(n, v)| *n == "x-amz-date" && *v == req.amz_date) {
+        return None;
+    }
+    let plain_name = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let plain_value = |v: &str| v.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !headers.iter().all(|(n, v)| plain_name(n) && plain_value(v)) {
+        return None;
+    }
+    let mut out = String::with_capacity(256 + headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>());
+    out.push_str(req.method);
+    out.push_str("\n/\n\n");
+    for (name, value) in &headers {
+        out.push_str(name);
+        out.push(':');
+        push_trimmed(&mut out, value);
+        out.push('\n');
+    }
+    out.push('\n');
+    for (i, (name, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
+    out.push('\n');
+    out.push_str(&hex::encode(digest(&SHA256, req.body)));
+    Some(out)
+}
+
+/// SigV4's value normalisation: spaces trimmed at both ends, runs of spaces made one.
+fn push_trimmed(out: &mut String, value: &str) {
+    let mut previous_space = false;
+    for c in value.trim_matches(' ').chars() {
+        if c == ' ' && previous_space {
+            continue;
+        }
+        previous_space = c == ' ';
+        out.push(c);
+    }
+}
