@@ -21,10 +21,13 @@ use ring::digest::{digest, SHA256};
 /// this is reached only across many days or regions).
 const MAX_CACHED_KEYS: usize = 4096;
 
-/// Derived signing keys: (access key id, date, region, service) → (secret, key).
+/// What a signing key is derived for: access key id, date (`YYYYMMDD`), region, service.
+type Scope = (String, String, String, String);
+
+/// Derived signing keys: scope → (the secret it was derived from, key).
 #[derive(Default)]
 pub struct SigningKeyCache {
-    keys: Mutex<HashMap<(String, String, String, String), (String, Vec<u8>)>>,
+    keys: Mutex<HashMap<Scope, (String, Vec<u8>)>>,
 }
 
 /// What a request's signature is computed over.
