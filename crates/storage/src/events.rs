@@ -206,7 +206,13 @@ mod tests {
         recorder.record(vec![record("ffffffff-0000-4000-8000-000000000000")]);
         reopened.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
         assert_eq!(log.seq_of("ffffffff-0000-4000-8000-000000000000"), Some(301));
+        // A reset empties history; numbering still goes on from 302 after a restart.
+        reopened.wipe().await.unwrap();
         reopened.close();
+        let after_reset = Storage::open(&dir).unwrap();
+        assert_eq!(after_reset.event_log().len(), 0);
+        assert_eq!(after_reset.event_log().last_seq(), 301);
+        after_reset.close();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

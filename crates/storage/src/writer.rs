@@ -123,7 +123,6 @@ struct Effect {
 
 fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageError> {
     let mut effect = Effect { cleared: false, added: 0 };
-    let mut last_seq: Option<u64> = None;
     let tx = conn.transaction()?;
     {
         let mut insert_event = tx.prepare_cached(
@@ -150,7 +149,6 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                         ])?;
                         insert_id.execute(params![e.seq as i64, r.event_id])?;
                         effect.added += 1;
-                        last_seq = Some(last_seq.map_or(e.seq, |s| s.max(e.seq)));
                     }
                 }
                 Job::State(ops) => {
@@ -162,6 +160,13 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                     }
                 }
                 Job::ClearEvents => {
+                    // Numbering goes on after a reset, also across a restart: the highest number
+                    // is kept before the events go. (Otherwise MAX(seq) of events is the truth, so
+                    // commits need not write it: that saved a page per transaction.)
+                    let highest: Option<i64> = tx.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+                    if let Some(seq) = highest {
+                        put.execute(params!["meta", "last_seq", seq.to_string().into_bytes()])?;
+                    }
                     tx.execute("DELETE FROM events", [])?;
                     tx.execute("DELETE FROM event_ids", [])?;
                     effect.cleared = true;
@@ -172,9 +177,6 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 }
                 Job::Barrier(_) | Job::Shutdown => {}
             }
-        }
-        if let Some(seq) = last_seq {
-            put.execute(params!["meta", "last_seq", seq.to_string().into_bytes()])?;
         }
     }
     tx.commit()?;
