@@ -113,12 +113,56 @@ pub trait EventLog: Send + Sync {
 /// History in memory, oldest first.
 #[derive(Default)]
 pub struct MemoryEventLog {
-    events: RwLock<Vec<Arc<StoredEvent>>>,
+    events: RwLock<Chunks>,
+}
+
+/// Records per chunk of the in-memory history.
+const CHUNK: usize = 4096;
+
+/// A list that grows by whole chunks and never moves what it holds.
+///
+/// Why: one `Vec` of a million records doubles by copying 8 MB while appends wait on the write
+/// lock — a latency spike for every call in flight at that moment. A new chunk is one small
+/// allocation.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<Vec<Arc<StoredEvent>>>,
+    len: usize,
+}
+
+impl Chunks {
+    fn push(&mut self, e: Arc<StoredEvent>) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => last.push(e),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(e);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<StoredEvent>> {
+        self.chunks.iter().flatten()
+    }
+
+    fn last(&self) -> Option<&Arc<StoredEvent>> {
+        self.chunks.last().and_then(|c| c.last())
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
 }
 
 impl EventLog for MemoryEventLog {
     fn append(&self, events: &[Arc<StoredEvent>]) {
-        self.events.write().extend(events.iter().cloned());
+        let mut kept = self.events.write();
+        for e in events {
+            kept.push(e.clone());
+        }
     }
 
     fn query(&self, q: &EventQuery) -> Vec<Arc<StoredEvent>> {
@@ -136,7 +180,7 @@ impl EventLog for MemoryEventLog {
     }
 
     fn len(&self) -> usize {
-        self.events.read().len()
+        self.events.read().len
     }
 
     fn last_seq(&self) -> u64 {
@@ -145,5 +189,42 @@ impl EventLog for MemoryEventLog {
 
     fn clear(&self) {
         self.events.write().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::RecordSummary;
+
+    fn event(seq: u64) -> Arc<StoredEvent> {
+        let record = crate::record::CloudTrailRecord { event_id: format!("id-{seq}"), ..crate::record::tests::sample() };
+        Arc::new(StoredEvent { seq, epoch_seconds: seq as i64, summary: RecordSummary::of(&record), json: String::new() })
+    }
+
+    #[test]
+    fn memory_history_answers_the_same_across_chunks() {
+        let log = MemoryEventLog::default();
+        let total = 2 * CHUNK as u64 + 5;
+        for first in (1..=total).step_by(3) {
+            let batch: Vec<_> = (first..(first + 3).min(total + 1)).map(event).collect();
+            log.append(&batch);
+        }
+        assert_eq!(log.len(), total as usize);
+        assert_eq!(log.last_seq(), total);
+        let seqs = |q: EventQuery| log.query(&q).iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(EventQuery::default()), (1..=total).collect::<Vec<_>>(), "oldest first, nothing lost or repeated");
+        assert_eq!(seqs(EventQuery { newest_first: true, limit: Some(3), ..EventQuery::default() }), [total, total - 1, total - 2]);
+        let around = CHUNK as u64;
+        assert_eq!(
+            seqs(EventQuery { after_seq: Some(around - 2), before_seq: Some(around + 3), ..EventQuery::default() }),
+            [around - 1, around, around + 1, around + 2],
+            "a range across a chunk boundary"
+        );
+        assert_eq!(log.seq_of(&format!("id-{}", around + 1)), Some(around + 1));
+        assert_eq!(log.seq_of("id-0"), None);
+        log.clear();
+        assert_eq!((log.len(), log.last_seq()), (0, 0));
+        assert!(log.query(&EventQuery::default()).is_empty());
     }
 }

@@ -8,10 +8,48 @@ use super::context::{canonical_encryption_context, EncryptionContext};
 use crate::KmsError;
 
 /// `n` bytes from the system CSPRNG.
+///
+/// Drawn from a per-thread pool the OS fills 4 KiB at a time: a `getrandom` system call per
+/// nonce was the last per-call system call keytrail added to an Encrypt (profile in
+/// BENCHMARKS.md). Every byte still comes from the OS generator, is handed out once, and is
+/// zeroed in the pool as it is taken.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
-    SystemRandom::new().fill(&mut v).expect("system random number generator failed");
+    RANDOM_POOL.with(|pool| pool.borrow_mut().fill(&mut v));
     v
+}
+
+const RANDOM_POOL_BYTES: usize = 4096;
+
+thread_local! {
+    static RANDOM_POOL: std::cell::RefCell<RandomPool> = std::cell::RefCell::new(RandomPool {
+        bytes: zeroize::Zeroizing::new(vec![0u8; RANDOM_POOL_BYTES]),
+        taken: RANDOM_POOL_BYTES,
+    });
+}
+
+struct RandomPool {
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    /// Bytes already handed out (zeroed); the pool is refilled when all are.
+    taken: usize,
+}
+
+impl RandomPool {
+    fn fill(&mut self, out: &mut [u8]) {
+        let mut done = 0;
+        while done < out.len() {
+            if self.taken == self.bytes.len() {
+                SystemRandom::new().fill(&mut self.bytes).expect("system random number generator failed");
+                self.taken = 0;
+            }
+            let n = (out.len() - done).min(self.bytes.len() - self.taken);
+            let source = &mut self.bytes[self.taken..self.taken + n];
+            out[done..done + n].copy_from_slice(source);
+            source.fill(0);
+            self.taken += n;
+            done += n;
+        }
+    }
 }
 
 fn aad(header_bytes: &[u8], ctx: &EncryptionContext) -> Vec<u8> {
@@ -53,6 +91,18 @@ pub fn decrypt(blob: &CiphertextBlob<'_>, secret: &[u8], ctx: &EncryptionContext
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn random_bytes_never_repeat_across_pool_refills() {
+        let mut seen = std::collections::HashSet::new();
+        // 12-byte nonces over three refills, plus odd sizes that straddle a refill.
+        for i in 0..1100 {
+            let n = if i % 100 == 99 { 4000 } else { 12 };
+            let bytes = super::random_bytes(n);
+            assert_eq!(bytes.len(), n);
+            assert!(bytes.iter().any(|b| *b != 0), "zeroed pool bytes are never handed out");
+            assert!(seen.insert(bytes), "no value handed out twice");
+        }
+    }
     use super::*;
 
     fn header(v: u32) -> BlobHeader {
