@@ -15,18 +15,18 @@ impl Kms {
     pub fn run_due(&self, now: OffsetDateTime) -> (Vec<ServiceEvent>, Vec<Change>) {
         let now_secs = now.unix_timestamp();
         // (due time, key arn, is deletion)
-        let mut due: Vec<(i64, String, bool)> = Vec::new();
-        for key in self.store.all_keys() {
+        let mut due: Vec<(i64, String, bool)> = self.store.scan(|key| {
             if key.state == KeyState::PendingDeletion {
-                if let Some(d) = key.deletion_date.filter(|d| *d <= now_secs) {
-                    due.push((d, key.arn(), true));
-                }
-            } else if let Some(r) = key.rotation.as_ref().filter(|r| r.next_rotation <= now_secs && key.state == KeyState::Enabled) {
+                key.deletion_date.filter(|d| *d <= now_secs).map(|d| (d, key.arn(), true))
+            } else {
                 // A disabled key is not rotated; its schedule waits, so it rotates once it is
                 // enabled again (as AWS does when a rotation date passes while a key is disabled).
-                due.push((r.next_rotation, key.arn(), false));
+                key.rotation
+                    .as_ref()
+                    .filter(|r| r.next_rotation <= now_secs && key.state == KeyState::Enabled)
+                    .map(|r| (r.next_rotation, key.arn(), false))
             }
-        }
+        });
         due.sort();
         let mut events = Vec::new();
         let mut changes = Vec::new();

@@ -155,9 +155,16 @@ impl KeyStore {
         keys
     }
 
-    /// Every key, everywhere (persistence snapshots, the scheduler).
+    /// Every key, everywhere (persistence snapshots).
     pub fn all_keys(&self) -> Vec<Key> {
         self.inner.keys.iter().map(|k| k.clone()).collect()
+    }
+
+    /// What `pick` takes from each key, without copying the keys: the scheduler looks at every
+    /// key each second, and cloning tens of thousands of keys (policies, materials) to read two
+    /// fields made the tail latency of a CreateKey load (p99 28 ms at 32 connections).
+    pub fn scan<T>(&self, mut pick: impl FnMut(&Key) -> Option<T>) -> Vec<T> {
+        self.inner.keys.iter().filter_map(|k| pick(&k)).collect()
     }
 
     /// The alias with ARN `arn`.

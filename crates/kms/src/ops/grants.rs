@@ -225,13 +225,22 @@ pub(crate) fn list_retirable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) 
     let principal = validate::required(req.retiring_principal, "retiringPrincipal")?;
     check_principal(&principal, "retiringPrincipal")?;
     kms.authorize(&AccessRequest::new(ctx.caller, "kms:ListRetirableGrants", None))?;
-    let mut grants = Vec::new();
-    for key in kms.store.all_keys().into_iter().filter(|k| k.region == ctx.region()) {
-        let arn = key.arn();
-        for g in key.grants.iter().filter(|g| g.retiring_principal.as_deref() == Some(principal.as_str())) {
-            grants.push((format!("{arn}:{}", g.id), grant_json(&arn, g)));
-        }
-    }
+    let region = ctx.region().to_string();
+    let mut grants: Vec<(String, Value)> = kms
+        .store
+        .scan(|key| {
+            (key.region == region).then(|| {
+                let arn = key.arn();
+                key.grants
+                    .iter()
+                    .filter(|g| g.retiring_principal.as_deref() == Some(principal.as_str()))
+                    .map(|g| (format!("{arn}:{}", g.id), grant_json(&arn, g)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .into_iter()
+        .flatten()
+        .collect();
     grants.sort_by(|a, b| a.0.cmp(&b.0));
     let page = paginate("retirable", grants, req.limit, req.marker.as_deref(), 50, 100)?;
     Ok(page_response("Grants", page))
