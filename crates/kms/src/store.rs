@@ -148,13 +148,6 @@ impl KeyStore {
         self.with_key(arn, Key::clone)
     }
 
-    /// Every key of `account` in `region`, in creation order.
-    pub fn keys_in(&self, account: &str, region: &str) -> Vec<Key> {
-        let mut keys: Vec<Key> = self.inner.keys.iter().filter(|k| k.account == account && k.region == region).map(|k| k.clone()).collect();
-        keys.sort_by_key(|k| k.seq);
-        keys
-    }
-
     /// Every key, everywhere (persistence snapshots).
     pub fn all_keys(&self) -> Vec<Key> {
         self.inner.keys.iter().map(|k| k.clone()).collect()
