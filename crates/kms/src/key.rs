@@ -179,10 +179,12 @@ impl Key {
     }
 
     /// The parsed key policy (cached; parsed on first use after a restart).
-    pub fn policy_document(&self) -> Result<PolicyDocument, crate::KmsError> {
+    pub fn policy_document(&self) -> Result<std::borrow::Cow<'_, PolicyDocument>, crate::KmsError> {
         match &self.policy_doc {
-            Some(doc) => Ok(doc.clone()),
+            // Borrowed: every authorized call reads it, and a copy is the whole policy text too.
+            Some(doc) => Ok(std::borrow::Cow::Borrowed(doc)),
             None => PolicyDocument::parse(&self.policy, PolicyKind::KeyPolicy)
+                .map(std::borrow::Cow::Owned)
                 .map_err(|e| crate::KmsError::new(crate::ErrorCode::MalformedPolicyDocument, e.message().to_string())),
         }
     }
