@@ -21,13 +21,11 @@ use ring::digest::{digest, SHA256};
 /// this is reached only across many days or regions).
 const MAX_CACHED_KEYS: usize = 4096;
 
-/// What a signing key is derived for: access key id, date (`YYYYMMDD`), region, service.
-type Scope = (String, String, String, String);
-
-/// Derived signing keys: scope → (the secret it was derived from, key).
+/// Derived signing keys: credential (`AKID/YYYYMMDD/region/service/aws4_request`, as in the
+/// `Authorization` header) → (the secret it was derived from, key).
 #[derive(Default)]
 pub struct SigningKeyCache {
-    keys: Mutex<HashMap<Scope, (String, Vec<u8>)>>,
+    keys: Mutex<HashMap<String, (String, [u8; 32])>>,
 }
 
 /// What a request's signature is computed over.
@@ -66,24 +64,24 @@ impl SigningKeyCache {
         string_to_sign.push_str(&scope);
         string_to_sign.push('\n');
         string_to_sign.push_str(&hex::encode(digest(&SHA256, canonical.as_bytes())));
-        let key = self.signing_key(req, date, secret);
+        let key = self.signing_key(req, format!("{}/{scope}", req.access_key_id), secret)?;
         Some(v4::calculate_signature(key, string_to_sign.as_bytes()))
     }
 
-    fn signing_key(&self, req: &SignedRequest<'_>, date: &str, secret: &str) -> Vec<u8> {
-        let id = (req.access_key_id.to_string(), date.to_string(), req.region.to_string(), req.service.to_string());
-        if let Some((cached_secret, key)) = self.keys.lock().get(&id) {
+    fn signing_key(&self, req: &SignedRequest<'_>, credential: String, secret: &str) -> Option<[u8; 32]> {
+        if let Some((cached_secret, key)) = self.keys.lock().get(&credential) {
             if cached_secret == secret {
-                return key.clone();
+                return Some(*key);
             }
         }
-        let key = v4::generate_signing_key(secret, req.signed_at, req.region, req.service).as_ref().to_vec();
+        // HMAC-SHA256 output: always 32 bytes.
+        let key: [u8; 32] = v4::generate_signing_key(secret, req.signed_at, req.region, req.service).as_ref().try_into().ok()?;
         let mut keys = self.keys.lock();
         if keys.len() >= MAX_CACHED_KEYS {
             keys.clear();
         }
-        keys.insert(id, (secret.to_string(), key.clone()));
-        key
+        keys.insert(credential, (secret.to_string(), key));
+        Some(key)
     }
 }
 
