@@ -13,6 +13,7 @@ const OPEN_KEY: &str = "11111111-2222-3333-4444-555555555555";
 const BOB_KEY: &str = "22222222-2222-3333-4444-555555555555";
 const EC_KEY: &str = "33333333-2222-3333-4444-555555555555";
 const SHARED_KEY: &str = "44444444-2222-3333-4444-555555555555";
+const TEAM_KEY: &str = "55555555-2222-3333-4444-555555555555";
 
 fn arn(id: &str) -> String {
     format!("arn:aws:kms:us-east-1:{OWNER}:key/{id}")
@@ -75,6 +76,15 @@ aliases = ["alias/shared"]
 policy = '''{{"Version":"2012-10-17","Statement":[
   {{"Sid":"root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OWNER}:root"}},"Action":"kms:*","Resource":"*"}},
   {{"Sid":"other","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"*"}}]}}'''
+[[keys]]
+account = "{OWNER}"
+region = "us-east-1"
+key_id = "{TEAM_KEY}"
+aliases = ["alias/team-blue"]
+policy = '''{{"Version":"2012-10-17","Statement":[
+  {{"Sid":"root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OWNER}:root"}},"Action":"kms:*","Resource":"*"}},
+  {{"Sid":"bob-while-a-team-key","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OWNER}:user/bob"}},"Action":"kms:Encrypt","Resource":"*",
+    "Condition":{{"ForAnyValue:StringLike":{{"kms:ResourceAliases":"alias/team-*"}}}}}}]}}'''
 "#
     )
 }
@@ -472,7 +482,7 @@ async fn denial_error_code_is_configurable_and_reset_reapplies_seeds() {
     let keys = root.list_keys().send().await.unwrap();
     let mut ids: Vec<&str> = keys.keys().iter().filter_map(|k| k.key_id()).collect();
     ids.sort();
-    assert_eq!(ids, [OPEN_KEY, BOB_KEY, EC_KEY, SHARED_KEY]);
+    assert_eq!(ids, [OPEN_KEY, BOB_KEY, EC_KEY, SHARED_KEY, TEAM_KEY]);
     let d = root.describe_key().key_id("alias/open").send().await.unwrap();
     assert_eq!(d.key_metadata().unwrap().key_state().unwrap().as_str(), "Enabled", "seeded key back as configured");
 }
@@ -489,4 +499,34 @@ async fn seeded_material_is_used_as_given() {
     let b = Server::start_with(Options::from_config(&text).unwrap()).await;
     let out = b.kms().decrypt().ciphertext_blob(Blob::new(ct)).send().await.expect("same material decrypts");
     assert_eq!(out.plaintext().unwrap().as_ref(), b"hello");
+}
+
+/// `kms:ResourceAliases` is the key's aliases at the time of the call (keytrail computes it only
+/// when a condition reads it): bob may encrypt under the key while it has a `team-` alias, by
+/// its id as well as by the alias, and not once alice deleted that alias.
+#[tokio::test]
+async fn resource_aliases_condition_follows_the_keys_aliases() {
+    let s = start().await;
+    let alice = s.kms_as("AKIAALICE00000000001", "alice-secret", "us-east-1");
+    let bob = s.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    encrypt(&bob, TEAM_KEY).await.expect("the key has alias/team-blue");
+    encrypt(&bob, "alias/team-blue").await.expect("by its alias too");
+    let (c, _) = encrypt(&bob, OPEN_KEY).await.unwrap_err();
+    assert_eq!(c, "AccessDeniedException", "another key's policy does not name bob");
+
+    alice.create_alias().alias_name("alias/other-name").target_key_id(TEAM_KEY).send().await.unwrap();
+    alice.delete_alias().alias_name("alias/team-blue").send().await.unwrap();
+    let (c, m) = encrypt(&bob, TEAM_KEY).await.unwrap_err();
+    assert_eq!(c, "AccessDeniedException");
+    assert_eq!(
+        m,
+        format!("User: arn:aws:iam::{OWNER}:user/bob is not authorized to perform: kms:Encrypt on resource: {} because no identity-based policy allows the kms:Encrypt action", arn(TEAM_KEY))
+    );
+    let r = s.last_event().await;
+    assert_eq!(r["eventName"], "Encrypt");
+    assert_eq!(r["errorCode"], "AccessDeniedException");
+    assert_eq!(r["userIdentity"]["userName"], "bob");
+
+    alice.create_alias().alias_name("alias/team-red").target_key_id(TEAM_KEY).send().await.unwrap();
+    encrypt(&bob, "alias/other-name").await.expect("a team- alias again, whichever name the call uses");
 }

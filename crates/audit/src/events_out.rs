@@ -66,12 +66,22 @@ impl EventsOut {
 
     /// Queues `lines` (each already ending in `\n`); blocks only while 8 MiB are waiting.
     pub fn append(&self, lines: &[u8]) {
+        self.append_lines(std::iter::once(lines), b"");
+    }
+
+    /// Queues each of `records` followed by `end` (a record's JSON and its newline), copied
+    /// straight into the queue: no line is assembled elsewhere first.
+    pub fn append_lines<'a>(&self, records: impl Iterator<Item = &'a [u8]>, end: &[u8]) {
         let mut state = self.shared.state.lock();
         while state.pending.len() >= MAX_PENDING_BYTES && !state.stop {
             self.shared.written.wait(&mut state);
         }
-        state.pending.extend_from_slice(lines);
-        state.appended += lines.len() as u64;
+        let before = state.pending.len();
+        for record in records {
+            state.pending.extend_from_slice(record);
+            state.pending.extend_from_slice(end);
+        }
+        state.appended += (state.pending.len() - before) as u64;
         if state.idle {
             state.idle = false;
             drop(state);

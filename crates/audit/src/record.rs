@@ -102,9 +102,24 @@ impl CloudTrailRecord {
     /// life of the process, and serializing grows the buffer by doubling (a 1.2 KB record sat in
     /// a 2 KB allocation).
     pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string(self).unwrap_or_default();
-        json.shrink_to_fit();
-        json
+        thread_local! {
+            // Serialized here, then copied once into an exact-size string: growing a fresh
+            // string by doubling and shrinking it after cost five allocations and copies.
+            static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
+        }
+        BUFFER.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            let json = match serde_json::to_writer(&mut *buffer, self) {
+                Ok(()) => std::str::from_utf8(&buffer).map(str::to_owned).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            // A rare huge record (a 32 KB policy) does not pin its buffer for good.
+            if buffer.capacity() > 64 * 1024 {
+                *buffer = Vec::with_capacity(4096);
+            }
+            json
+        })
     }
 }
 

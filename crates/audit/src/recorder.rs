@@ -102,14 +102,6 @@ impl Recorder {
                 (epoch_seconds, RecordSummary::of(record), record.to_json())
             })
             .collect();
-        let lines = self.inner.events_out.as_ref().map(|_| {
-            let mut lines = Vec::with_capacity(prepared.iter().map(|(_, _, json)| json.len() + 1).sum());
-            for (_, _, json) in &prepared {
-                lines.extend_from_slice(json.as_bytes());
-                lines.push(b'\n');
-            }
-            lines
-        });
         let order = self.inner.order.lock();
         let stored: Vec<Arc<StoredEvent>> = prepared
             .into_iter()
@@ -117,8 +109,8 @@ impl Recorder {
                 Arc::new(StoredEvent { seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed), epoch_seconds, summary, json })
             })
             .collect();
-        if let (Some(out), Some(lines)) = (&self.inner.events_out, lines) {
-            out.append(&lines);
+        if let Some(out) = &self.inner.events_out {
+            out.append_lines(stored.iter().map(|e| e.json.as_bytes()), b"\n");
         }
         // After the file's queue: a record seen in history is always on its way to the file.
         self.inner.history.append(&stored);

@@ -14,8 +14,10 @@ pub struct SigV4Authorization {
     pub region: String,
     /// Service of the scope (`kms`, `cloudtrail`).
     pub service: String,
-    /// Lower-case names of the signed headers, in the order given.
-    pub signed_headers: Vec<String>,
+    /// Lower-case names of the signed headers, `;`-separated as sent (see
+    /// [`SigV4Authorization::signed_headers`]): one string, not one per header, since every
+    /// request is parsed.
+    pub signed_header_list: String,
     /// The hex signature.
     pub signature: String,
 }
@@ -47,20 +49,38 @@ impl SigV4Authorization {
         let credential = credential.ok_or_else(|| missing("Credential"))?;
         let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
         let signature = signature.ok_or_else(|| missing("Signature"))?;
-        let scope: Vec<&str> = credential.split('/').collect();
-        if scope.len() != 5 || scope[4] != "aws4_request" || scope[0].is_empty() {
+        let mut scope = credential.split('/');
+        let mut parts = [""; 5];
+        let mut count = 0;
+        for part in scope.by_ref().take(5) {
+            parts[count] = part;
+            count += 1;
+        }
+        if count != 5 || scope.next().is_some() || parts[4] != "aws4_request" || parts[0].is_empty() {
             return Err(MalformedAuthorization(format!(
                 "Credential should be scoped to a valid region, not a malformed scope: {credential}"
             )));
         }
+        let mut signed_header_list = String::with_capacity(signed.len());
+        for (i, h) in signed.split(';').enumerate() {
+            if i > 0 {
+                signed_header_list.push(';');
+            }
+            signed_header_list.extend(h.trim().chars().map(|c| c.to_ascii_lowercase()));
+        }
         Ok(SigV4Authorization {
-            access_key_id: scope[0].to_string(),
-            date: scope[1].to_string(),
-            region: scope[2].to_string(),
-            service: scope[3].to_string(),
-            signed_headers: signed.split(';').map(|h| h.trim().to_ascii_lowercase()).collect(),
+            access_key_id: parts[0].to_string(),
+            date: parts[1].to_string(),
+            region: parts[2].to_string(),
+            service: parts[3].to_string(),
+            signed_header_list,
             signature: signature.to_string(),
         })
+    }
+
+    /// The lower-case names of the signed headers, in the order given.
+    pub fn signed_headers(&self) -> impl Iterator<Item = &str> {
+        self.signed_header_list.split(';')
     }
 }
 
@@ -75,7 +95,12 @@ mod tests {
         assert_eq!(a.access_key_id, "AKIDEXAMPLE");
         assert_eq!(a.region, "eu-west-1");
         assert_eq!(a.service, "kms");
-        assert_eq!(a.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
+        assert_eq!(a.signed_headers().collect::<Vec<_>>(), ["content-type", "host", "x-amz-date", "x-amz-target"]);
+        let spaced = SigV4Authorization::parse(
+            "AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request, SignedHeaders= Host ;X-Amz-Date, Signature=ab",
+        )
+        .unwrap();
+        assert_eq!(spaced.signed_headers().collect::<Vec<_>>(), ["host", "x-amz-date"]);
         assert_eq!(a.signature, "abcdef");
     }
 
@@ -84,5 +109,11 @@ mod tests {
         assert!(SigV4Authorization::parse("Basic abc").is_err());
         assert!(SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/2026/us-east-1, SignedHeaders=host, Signature=x").is_err());
         assert!(SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request").is_err());
+        let too_long = "AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request/x, SignedHeaders=host, Signature=x";
+        assert!(SigV4Authorization::parse(too_long).is_err());
+        assert!(SigV4Authorization::parse(
+            "AWS4-HMAC-SHA256 Credential=/20261125/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=x"
+        )
+        .is_err());
     }
 }

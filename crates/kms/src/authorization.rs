@@ -75,7 +75,8 @@ impl Authorizer for PolicyAuthorizer {
             .with_value("kms:KeyOrigin", key.origin.as_str())
             .with_value("kms:MultiRegion", key.multi_region.to_string())
             .with_value("aws:ResourceAccount", key.account.as_str())
-            .with_values("kms:ResourceAliases", store.alias_names_of(&arn));
+            // Listing the key's aliases scans them all: done only if a condition asks.
+            .with_deferred("kms:ResourceAliases", || ConditionValue::Multi(store.alias_names_of(&arn)));
         if let Some(ec) = req.encryption_context {
             for (k, v) in ec {
                 ctx.insert(&format!("kms:EncryptionContext:{k}"), ConditionValue::Single(v.clone()));

@@ -1,6 +1,6 @@
 //! HTTP routing: one endpoint for KMS, CloudTrail and the control API.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -23,7 +23,7 @@ pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTra
 pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 
 /// Handles one request; never fails (errors become AWS-style responses).
-pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, std::convert::Infallible> {
+pub async fn handle(app: App, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
     let (parts, body) = req.into_parts();
     // A body announced larger than the limit is refused before any of it is read.
@@ -58,9 +58,9 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
             return Ok(error_response(&request_id, &err));
         }
     };
-    let path = parts.uri.path().to_string();
+    let path = parts.uri.path();
     if path.starts_with("/_keytrail/") {
-        return Ok(crate::control::handle(&app, &parts.method, &path, parts.uri.query(), &body, &request_id).await);
+        return Ok(crate::control::handle(&app, &parts.method, path, parts.uri.query(), &body, &request_id).await);
     }
     if parts.method != Method::POST {
         let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
@@ -68,7 +68,7 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
     }
     let meta = RequestMeta {
         request_id,
-        source_ip: remote.ip().to_string(),
+        source_ip: source_ip.to_string(),
         user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
             let mut ua = ua.to_string();
             if ua.len() > 1024 {
@@ -81,7 +81,7 @@ pub async fn handle(app: App, req: Request<Incoming>, remote: SocketAddr) -> Res
             ua
         }),
     };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
     } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX).or_else(|| target.strip_prefix(CLOUDTRAIL_SMITHY_PREFIX)) {

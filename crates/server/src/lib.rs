@@ -245,7 +245,9 @@ pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output =
                 };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let service = service_fn(move |req| http::handle(app.clone(), req, remote));
+                // Formatted once per connection, not per request (it is in every record).
+                let source_ip: Arc<str> = remote.ip().to_string().into();
+                let service = service_fn(move |req| http::handle(app.clone(), req, source_ip.clone()));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(30))

@@ -65,17 +65,17 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
             amz_date(now)
         )));
     }
-    if !auth.signed_headers.iter().any(|h| h == "host") {
+    if !auth.signed_headers().any(|h| h == "host") {
         return Err(invalid("'Host' must be a 'SignedHeader' in the AWS Authorization."));
     }
-    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(auth.signed_headers.len());
-    for name in &auth.signed_headers {
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(8);
+    for name in auth.signed_headers() {
         let value = parts
             .headers
-            .get(name.as_str())
+            .get(name)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| invalid(format!("The request signature does not match: signed header {name} is missing.")))?;
-        headers.push((name.as_str(), value));
+        headers.push((name, value));
     }
     let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let request = SignedRequest {

@@ -1,6 +1,6 @@
 //! The request context: what a policy is evaluated against.
 
-use std::collections::HashMap;
+use std::cell::OnceCell;
 
 use crate::principal::Principal;
 
@@ -31,23 +31,53 @@ impl ConditionValue {
 /// [`RequestContext::new`] adds the global keys that follow from the principal
 /// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
 /// `aws:username` for IAM users, `aws:PrincipalIsAWSService`); the KMS side adds its own keys
-/// with [`RequestContext::with_value`] and [`RequestContext::with_values`]. Key names are
-/// case-insensitive (stored lower-cased, including the `<k>` part of
-/// `kms:EncryptionContext:<k>`); values are kept as given.
-#[derive(Clone, Debug)]
+/// with [`RequestContext::with_value`] and [`RequestContext::with_values`], and keys that cost
+/// work to compute with [`RequestContext::with_deferred`]. Key names are case-insensitive
+/// (stored lower-cased, including the `<k>` part of `kms:EncryptionContext:<k>`); values are
+/// kept as given.
+///
+/// The keys are a short list searched in order, not a hash map: a context holds a dozen or two
+/// keys, is built for every authorized call, and most policies read none of them (hashing and
+/// the map's allocation were measurable per call; a scan of a dozen short strings is not).
 pub struct RequestContext<'a> {
     principal: &'a Principal,
     action: &'a str,
     action_lower: String,
     resource: &'a str,
-    values: HashMap<String, ConditionValue>,
+    values: Vec<(String, ConditionValue)>,
+    deferred: Vec<Deferred<'a>>,
+}
+
+/// A key computed only when a condition reads it (`kms:ResourceAliases` scans the aliases).
+struct Deferred<'a> {
+    key_lower: String,
+    compute: Box<dyn Fn() -> ConditionValue + 'a>,
+    value: OnceCell<ConditionValue>,
+}
+
+impl std::fmt::Debug for RequestContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("principal", &self.principal)
+            .field("action", &self.action)
+            .field("resource", &self.resource)
+            .field("values", &self.values)
+            .field("deferred", &self.deferred.iter().map(|d| d.key_lower.as_str()).collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl<'a> RequestContext<'a> {
     /// A context for `principal` calling `action` (e.g. `kms:Decrypt`) on `resource` (the key ARN).
     pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
-        let mut context =
-            RequestContext { principal, action, action_lower: action.to_lowercase(), resource, values: HashMap::with_capacity(16) };
+        let mut context = RequestContext {
+            principal,
+            action,
+            action_lower: action.to_lowercase(),
+            resource,
+            values: Vec::with_capacity(16),
+            deferred: Vec::new(),
+        };
         let principal_type = match principal {
             Principal::Root { .. } => "Account",
             Principal::User { .. } => "User",
@@ -81,9 +111,24 @@ impl<'a> RequestContext<'a> {
         self
     }
 
+    /// Adds a key whose value `compute` gives the first time a condition or a policy variable
+    /// reads it, and never if none does.
+    pub fn with_deferred(mut self, key: &str, compute: impl Fn() -> ConditionValue + 'a) -> Self {
+        let key_lower = key.to_lowercase();
+        self.values.retain(|(k, _)| *k != key_lower);
+        self.deferred.retain(|d| d.key_lower != key_lower);
+        self.deferred.push(Deferred { key_lower, compute: Box::new(compute), value: OnceCell::new() });
+        self
+    }
+
     /// Adds (or replaces) a key in place, for callers that build the context in a loop.
     pub fn insert(&mut self, key: &str, value: ConditionValue) {
-        self.values.insert(key.to_lowercase(), value);
+        let key_lower = key.to_lowercase();
+        self.deferred.retain(|d| d.key_lower != key_lower);
+        match self.values.iter_mut().find(|(k, _)| *k == key_lower) {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((key_lower, value)),
+        }
     }
 
     /// The calling principal.
@@ -103,7 +148,7 @@ impl<'a> RequestContext<'a> {
 
     /// The value of a condition key, looked up case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ConditionValue> {
-        self.values.get(&key.to_lowercase())
+        self.lookup(&key.to_lowercase())
     }
 
     /// The action lower-cased, for case-insensitive action matching.
@@ -114,7 +159,15 @@ impl<'a> RequestContext<'a> {
     /// The values of an already lower-cased key; `None` when the key is absent or an empty set
     /// (AWS treats an empty multivalued key like a missing one).
     pub(crate) fn values_of(&self, key_lower: &str) -> Option<&[String]> {
-        self.values.get(key_lower).map(ConditionValue::values).filter(|values| !values.is_empty())
+        self.lookup(key_lower).map(ConditionValue::values).filter(|values| !values.is_empty())
+    }
+
+    fn lookup(&self, key_lower: &str) -> Option<&ConditionValue> {
+        if let Some((_, value)) = self.values.iter().find(|(k, _)| k == key_lower) {
+            return Some(value);
+        }
+        let deferred = self.deferred.iter().find(|d| d.key_lower == key_lower)?;
+        Some(deferred.value.get_or_init(|| (deferred.compute)()))
     }
 
     fn insert_single(&mut self, key: &str, value: String) {
@@ -173,5 +226,30 @@ mod tests {
         assert!(context.get("KMS:ENCRYPTIONCONTEXT:DEPT").is_some());
         assert!(context.values_of("kms:encryptioncontextkeys").is_none());
         assert_eq!(context.action_lower(), "kms:encrypt");
+        let replaced = RequestContext::new(&root, "kms:Encrypt", "k").with_value("kms:KeySpec", "A").with_value("KMS:KEYSPEC", "B");
+        assert_eq!(single(&replaced, "kms:keyspec").as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn deferred_keys_are_computed_once_and_only_when_read() {
+        let root = Principal::root("111122223333");
+        let calls = std::cell::Cell::new(0);
+        let context = RequestContext::new(&root, "kms:Encrypt", "k").with_deferred("kms:ResourceAliases", || {
+            calls.set(calls.get() + 1);
+            ConditionValue::Multi(vec!["alias/a".into(), "alias/b".into()])
+        });
+        assert_eq!(calls.get(), 0, "building the context computes nothing");
+        assert!(context.get("aws:username").is_none());
+        assert_eq!(calls.get(), 0, "reading another key computes nothing");
+        assert_eq!(context.values_of("kms:resourcealiases"), Some(&["alias/a".to_owned(), "alias/b".to_owned()][..]));
+        assert_eq!(context.get("KMS:ResourceAliases").map(ConditionValue::values).map(<[String]>::len), Some(2));
+        assert_eq!(calls.get(), 1, "computed once");
+        let empty =
+            RequestContext::new(&root, "kms:Encrypt", "k").with_deferred("kms:ResourceAliases", || ConditionValue::Multi(Vec::new()));
+        assert!(empty.values_of("kms:resourcealiases").is_none(), "an empty deferred set is absent");
+        let overridden = RequestContext::new(&root, "kms:Encrypt", "k")
+            .with_deferred("kms:ResourceAliases", || panic!("replaced before being read"))
+            .with_values("kms:ResourceAliases", ["alias/c"]);
+        assert_eq!(overridden.values_of("kms:resourcealiases"), Some(&["alias/c".to_owned()][..]));
     }
 }

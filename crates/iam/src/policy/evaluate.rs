@@ -101,7 +101,8 @@ mod tests {
 
     fn decide(policy: &PolicyDocument, action: &str, resource: &str) -> Decision {
         let principal = alice();
-        policy.evaluate(&RequestContext::new(&principal, action, resource))
+        let context = RequestContext::new(&principal, action, resource);
+        policy.evaluate(&context)
     }
 
     #[test]
