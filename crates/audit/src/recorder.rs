@@ -94,12 +94,13 @@ impl Recorder {
         }
         // Serialized before taking the order lock: only numbering needs it.
         let prepared: Vec<(i64, RecordSummary, String)> = records
-            .iter()
+            .into_iter()
             .map(|record| {
                 let epoch_seconds = time::OffsetDateTime::parse(&record.event_time, &time::format_description::well_known::Rfc3339)
                     .map(|t| t.unix_timestamp())
                     .unwrap_or_default();
-                (epoch_seconds, RecordSummary::of(record), record.to_json())
+                let json = record.to_json();
+                (epoch_seconds, RecordSummary::from_record(record), json)
             })
             .collect();
         let order = self.inner.order.lock();

@@ -40,6 +40,27 @@ pub struct RecordSummary {
 }
 
 impl RecordSummary {
+    /// The summary of `record`, taking its strings instead of copying them (the recorder's
+    /// path: the record is serialized first and not needed after).
+    pub fn from_record(record: CloudTrailRecord) -> RecordSummary {
+        let username = record.user_identity.lookup_username();
+        RecordSummary {
+            event_id: record.event_id,
+            event_name: record.event_name,
+            event_source: record.event_source,
+            event_type: record.event_type,
+            event_category: record.event_category,
+            read_only: record.read_only,
+            error_code: record.error_code,
+            aws_region: record.aws_region,
+            recipient_account_id: record.recipient_account_id,
+            user_arn: record.user_identity.arn,
+            access_key_id: record.user_identity.access_key_id,
+            username,
+            resources: record.resources.unwrap_or_default(),
+        }
+    }
+
     /// The summary of `record`.
     pub fn of(record: &CloudTrailRecord) -> RecordSummary {
         RecordSummary {
@@ -56,6 +77,43 @@ impl RecordSummary {
             access_key_id: record.user_identity.access_key_id.clone(),
             username: record.user_identity.lookup_username(),
             resources: record.resources.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::UserIdentity;
+    use crate::record::tests::sample;
+
+    /// The recorder's consuming path and the copying one give the same summary.
+    #[test]
+    fn taking_the_record_summarizes_it_as_copying_does() {
+        let mut record = sample();
+        record.error_code = Some("AccessDeniedException".into());
+        record.resources = Some(vec![Resource {
+            account_id: "111122223333".into(),
+            resource_type: "AWS::KMS::Key".into(),
+            arn: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
+        }]);
+        let alice = keytrail_iam::Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDAEXAMPLE".into() };
+        let role = keytrail_iam::Principal::AssumedRole {
+            account: "111122223333".into(),
+            role: "app".into(),
+            role_id: "AROAEXAMPLE".into(),
+            session: "ci".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+        };
+        let identities = [
+            UserIdentity::aws_internal("111122223333"),
+            UserIdentity::of_caller(&alice, "AKIAALICE"),
+            UserIdentity::of_caller(&role, "ASIAROLE"),
+            UserIdentity::of_caller(&keytrail_iam::Principal::root("111122223333"), "AKIAROOT"),
+        ];
+        for identity in identities {
+            record.user_identity = identity;
+            assert_eq!(RecordSummary::from_record(record.clone()), RecordSummary::of(&record));
         }
     }
 }

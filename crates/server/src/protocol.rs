@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 
@@ -56,10 +57,12 @@ pub fn bytes_response(status: u16, request_id: &str, content_type: &str, body: B
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
-    if let Ok(v) = request_id.parse() {
-        headers.insert("x-amzn-requestid", v);
+    // Static names and the usual content type as constants: parsing them per response showed.
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
-    if let Ok(v) = content_type.parse() {
+    let content_type = if content_type == AWS_JSON { Ok(HeaderValue::from_static(AWS_JSON)) } else { HeaderValue::from_str(content_type) };
+    if let Ok(v) = content_type {
         headers.insert(hyper::header::CONTENT_TYPE, v);
     }
     resp

@@ -56,15 +56,23 @@ impl SigningKeyCache {
     pub fn signature(&self, req: &SignedRequest<'_>, secret: &str) -> Option<String> {
         let canonical = canonical_request(req)?;
         let date = req.amz_date.get(..8)?;
-        let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
+        // `AKID/YYYYMMDD/region/service/aws4_request`: the cache's key; the scope is its tail.
+        let mut credential = String::with_capacity(req.access_key_id.len() + date.len() + req.region.len() + req.service.len() + 16);
+        for (i, part) in [req.access_key_id, date, req.region, req.service, "aws4_request"].into_iter().enumerate() {
+            if i > 0 {
+                credential.push('/');
+            }
+            credential.push_str(part);
+        }
+        let scope = &credential[req.access_key_id.len() + 1..];
         let mut string_to_sign = String::with_capacity(160);
         string_to_sign.push_str("AWS4-HMAC-SHA256\n");
         string_to_sign.push_str(req.amz_date);
         string_to_sign.push('\n');
-        string_to_sign.push_str(&scope);
+        string_to_sign.push_str(scope);
         string_to_sign.push('\n');
-        string_to_sign.push_str(&hex::encode(digest(&SHA256, canonical.as_bytes())));
-        let key = self.signing_key(req, format!("{}/{scope}", req.access_key_id), secret)?;
+        push_hex(&mut string_to_sign, digest(&SHA256, canonical.as_bytes()).as_ref());
+        let key = self.signing_key(req, credential, secret)?;
         Some(v4::calculate_signature(key, string_to_sign.as_bytes()))
     }
 
@@ -118,14 +126,28 @@ fn canonical_request(req: &SignedRequest<'_>) -> Option<String> {
         out.push_str(name);
     }
     out.push('\n');
-    out.push_str(&hex::encode(digest(&SHA256, req.body)));
+    push_hex(&mut out, digest(&SHA256, req.body).as_ref());
     Some(out)
+}
+
+/// Lower-case hex of `bytes`, appended (what `hex::encode` gives, without its own string).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
 }
 
 /// SigV4's value normalisation: spaces trimmed at both ends, runs of spaces made one.
 fn push_trimmed(out: &mut String, value: &str) {
+    let value = value.trim_matches(' ');
+    if !value.contains("  ") {
+        out.push_str(value);
+        return;
+    }
     let mut previous_space = false;
-    for c in value.trim_matches(' ').chars() {
+    for c in value.chars() {
         if c == ' ' && previous_space {
             continue;
         }
