@@ -13,6 +13,7 @@ use keytrail_iam::{CredentialDirectory, Principal};
 
 use crate::authorize::{AccessRequest, Authorizer};
 use crate::grants::{grant_allows, parse_grant_token};
+use crate::key::Key;
 use crate::store::KeyStore;
 use crate::{ErrorCode, KmsError};
 
@@ -68,6 +69,11 @@ impl Authorizer for PolicyAuthorizer {
             return identity_only(principal, identity, req);
         };
         let arn = key.arn();
+        let policy = key.policy_document()?;
+        if !policy.reads_context() && !identity.iter().any(PolicyDocument::reads_context) {
+            // No condition and no policy variable anywhere: the keys below would go unread.
+            return decide(principal, identity, &policy, RequestContext::without_keys(principal, req.action, &arn), key, req);
+        }
         let mut ctx = RequestContext::new(principal, req.action, &arn)
             .with_value("kms:CallerAccount", principal.account())
             .with_value("kms:KeySpec", key.key_spec.as_str())
@@ -91,14 +97,25 @@ impl Authorizer for PolicyAuthorizer {
         for (k, values) in &req.extra_conditions {
             ctx.insert(k, ConditionValue::Multi(values.clone()));
         }
-        if principal.account() != key.account && !CROSS_ACCOUNT_ACTIONS.contains(&req.action) {
-            return Err(denied(DenialReason::NoResourcePolicyAllows, &ctx));
-        }
-        let policy = key.policy_document()?;
-        let grant = grant_allows(key, principal, req.action, req.encryption_context);
-        authorize_with_extra_allow(&policy, identity, &ctx, &key.account, grant)
-            .map_err(|d| KmsError::new(ErrorCode::AccessDenied, d.message()))
+        decide(principal, identity, &policy, ctx, key, req)
     }
+}
+
+/// The decision once the request context is built: cross-account limits, then key policy,
+/// identity policies and grants together.
+fn decide(
+    principal: &Principal,
+    identity: &[PolicyDocument],
+    policy: &PolicyDocument,
+    ctx: RequestContext<'_>,
+    key: &Key,
+    req: &AccessRequest<'_>,
+) -> Result<(), KmsError> {
+    if principal.account() != key.account && !CROSS_ACCOUNT_ACTIONS.contains(&req.action) {
+        return Err(denied(DenialReason::NoResourcePolicyAllows, &ctx));
+    }
+    let grant = grant_allows(key, principal, req.action, req.encryption_context);
+    authorize_with_extra_allow(policy, identity, &ctx, &key.account, grant).map_err(|d| KmsError::new(ErrorCode::AccessDenied, d.message()))
 }
 
 /// Account-level actions: only identity policies apply; roots are always allowed.

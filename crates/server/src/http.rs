@@ -1,6 +1,8 @@
 //! HTTP routing: one endpoint for KMS, CloudTrail and the control API.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -23,7 +25,7 @@ pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTra
 pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 
 /// Handles one request; never fails (errors become AWS-style responses).
-pub async fn handle(app: App, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
+pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
     let (parts, body) = req.into_parts();
     // A body announced larger than the limit is refused before any of it is read.
@@ -33,7 +35,20 @@ pub async fn handle(app: App, req: Request<Incoming>, source_ip: Arc<str>) -> Re
         resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
         return Ok(resp);
     }
-    let collected = match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+    let mut collect = std::pin::pin!(Limited::new(body, MAX_BODY_BYTES).collect());
+    // A body that came with the headers (nearly every KMS call) is read without arming a timer.
+    let ready = std::future::poll_fn(|cx| {
+        Poll::Ready(match collect.as_mut().poll(cx) {
+            Poll::Ready(c) => Some(c),
+            Poll::Pending => None,
+        })
+    })
+    .await;
+    let waited = match ready {
+        Some(c) => Ok(c),
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+    };
+    let collected = match waited {
         Ok(c) => c,
         Err(_) => {
             let err = ApiError {

@@ -70,14 +70,8 @@ impl std::fmt::Debug for RequestContext<'_> {
 impl<'a> RequestContext<'a> {
     /// A context for `principal` calling `action` (e.g. `kms:Decrypt`) on `resource` (the key ARN).
     pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
-        let mut context = RequestContext {
-            principal,
-            action,
-            action_lower: action.to_lowercase(),
-            resource,
-            values: Vec::with_capacity(16),
-            deferred: Vec::new(),
-        };
+        let mut context = Self::without_keys(principal, action, resource);
+        context.values.reserve(16);
         let principal_type = match principal {
             Principal::Root { .. } => "Account",
             Principal::User { .. } => "User",
@@ -92,6 +86,13 @@ impl<'a> RequestContext<'a> {
             context.insert_single("aws:username", name.clone());
         }
         context
+    }
+
+    /// A context with no condition keys at all, not even the global ones: for policies that
+    /// read none ([`crate::policy::PolicyDocument::reads_context`]). Evaluating a policy that
+    /// does read keys against it would see every key as absent.
+    pub fn without_keys(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
+        RequestContext { principal, action, action_lower: action.to_lowercase(), resource, values: Vec::new(), deferred: Vec::new() }
     }
 
     /// Adds (or replaces) a single-valued key.

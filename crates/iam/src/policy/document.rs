@@ -34,6 +34,7 @@ struct Inner {
     version: Option<String>,
     id: Option<String>,
     statements: Vec<Statement>,
+    reads_context: bool,
 }
 
 impl PolicyDocument {
@@ -87,7 +88,7 @@ impl PolicyDocument {
             Some(_) => return Err(PolicyError::malformed("The policy Statement must be an object or an array of objects.")),
             None => return Err(PolicyError::malformed("The policy must contain a Statement element.")),
         };
-        let statements = raw_statements
+        let statements: Vec<Statement> = raw_statements
             .into_iter()
             .enumerate()
             .map(|(index, raw)| {
@@ -104,7 +105,16 @@ impl PolicyDocument {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(PolicyDocument { inner: Arc::new(Inner { text: text.to_owned(), kind, version, id, statements }) })
+        // Conservative: any condition, or any `${` where variables are substituted.
+        let reads_context = statements.iter().any(|s| !s.conditions.is_empty()) || (variables && text.contains("${"));
+        Ok(PolicyDocument { inner: Arc::new(Inner { text: text.to_owned(), kind, version, id, statements, reads_context }) })
+    }
+
+    /// True when evaluating this policy may read a condition key of the request (it has a
+    /// `Condition`, or a policy variable). When no policy of a call does, the caller can skip
+    /// building the request's condition keys (a dozen strings per authorized call).
+    pub fn reads_context(&self) -> bool {
+        self.inner.reads_context
     }
 
     /// The text exactly as given to [`PolicyDocument::parse`].
@@ -230,6 +240,22 @@ mod tests {
         let err = PolicyDocument::parse(&padded, KEY).unwrap_err();
         assert!(err.is_too_large(), "{err}");
         assert!(PolicyDocument::parse(&padded.replace("\"Principal\":\"*\",", ""), IDENTITY).is_ok());
+    }
+
+    #[test]
+    fn policies_that_read_condition_keys_say_so() {
+        let identity =
+            |statement: &str| PolicyDocument::parse(&format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#), IDENTITY).unwrap();
+        assert!(!identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"*"}"#).reads_context());
+        assert!(identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"1"}}}"#)
+            .reads_context());
+        assert!(identity(r#"{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/${aws:username}"}"#).reads_context());
+        let old = PolicyDocument::parse(
+            r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/${aws:username}"}]}"#,
+            IDENTITY,
+        )
+        .unwrap();
+        assert!(!old.reads_context(), "no variables before 2012-10-17");
     }
 
     #[test]
