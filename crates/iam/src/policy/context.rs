@@ -1,6 +1,7 @@
 //! The request context: what a policy is evaluated against.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
 
 use crate::principal::Principal;
 
@@ -38,15 +39,21 @@ impl ConditionValue {
 ///
 /// The keys are a short list searched in order, not a hash map: a context holds a dozen or two
 /// keys, is built for every authorized call, and most policies read none of them (hashing and
-/// the map's allocation were measurable per call; a scan of a dozen short strings is not).
+/// the map's allocation were measurable per call; a scan of a dozen short strings is not). Past
+/// [`INDEXED_FROM`] keys (a large encryption context: up to thousands) a hash index is kept too,
+/// so building a context stays linear.
 pub struct RequestContext<'a> {
     principal: &'a Principal,
     action: &'a str,
     action_lower: String,
     resource: &'a str,
     values: Vec<(String, ConditionValue)>,
+    index: Option<HashMap<String, usize>>,
     deferred: Vec<Deferred<'a>>,
 }
+
+/// Keys from which lookups go through a hash index instead of a scan.
+const INDEXED_FROM: usize = 32;
 
 /// A key computed only when a condition reads it (`kms:ResourceAliases` scans the aliases).
 struct Deferred<'a> {
@@ -92,7 +99,15 @@ impl<'a> RequestContext<'a> {
     /// read none ([`crate::policy::PolicyDocument::reads_context`]). Evaluating a policy that
     /// does read keys against it would see every key as absent.
     pub fn without_keys(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
-        RequestContext { principal, action, action_lower: action.to_lowercase(), resource, values: Vec::new(), deferred: Vec::new() }
+        RequestContext {
+            principal,
+            action,
+            action_lower: action.to_lowercase(),
+            resource,
+            values: Vec::new(),
+            index: None,
+            deferred: Vec::new(),
+        }
     }
 
     /// Adds (or replaces) a single-valued key.
@@ -116,7 +131,11 @@ impl<'a> RequestContext<'a> {
     /// reads it, and never if none does.
     pub fn with_deferred(mut self, key: &str, compute: impl Fn() -> ConditionValue + 'a) -> Self {
         let key_lower = key.to_lowercase();
-        self.values.retain(|(k, _)| *k != key_lower);
+        if let Some(i) = self.position(&key_lower) {
+            self.values.remove(i);
+            self.index = None;
+            self.reindex();
+        }
         self.deferred.retain(|d| d.key_lower != key_lower);
         self.deferred.push(Deferred { key_lower, compute: Box::new(compute), value: OnceCell::new() });
         self
@@ -126,9 +145,30 @@ impl<'a> RequestContext<'a> {
     pub fn insert(&mut self, key: &str, value: ConditionValue) {
         let key_lower = key.to_lowercase();
         self.deferred.retain(|d| d.key_lower != key_lower);
-        match self.values.iter_mut().find(|(k, _)| *k == key_lower) {
-            Some(slot) => slot.1 = value,
-            None => self.values.push((key_lower, value)),
+        match self.position(&key_lower) {
+            Some(i) => self.values[i].1 = value,
+            None => {
+                if let Some(index) = &mut self.index {
+                    index.insert(key_lower.clone(), self.values.len());
+                }
+                self.values.push((key_lower, value));
+                self.reindex();
+            }
+        }
+    }
+
+    /// Where `key_lower` is in `values`.
+    fn position(&self, key_lower: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key_lower).copied(),
+            None => self.values.iter().position(|(k, _)| k == key_lower),
+        }
+    }
+
+    /// Builds the hash index once the list is long enough to need it.
+    fn reindex(&mut self) {
+        if self.index.is_none() && self.values.len() >= INDEXED_FROM {
+            self.index = Some(self.values.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
         }
     }
 
@@ -164,8 +204,8 @@ impl<'a> RequestContext<'a> {
     }
 
     fn lookup(&self, key_lower: &str) -> Option<&ConditionValue> {
-        if let Some((_, value)) = self.values.iter().find(|(k, _)| k == key_lower) {
-            return Some(value);
+        if let Some(i) = self.position(key_lower) {
+            return Some(&self.values[i].1);
         }
         let deferred = self.deferred.iter().find(|d| d.key_lower == key_lower)?;
         Some(deferred.value.get_or_init(|| (deferred.compute)()))
@@ -229,6 +269,25 @@ mod tests {
         assert_eq!(context.action_lower(), "kms:encrypt");
         let replaced = RequestContext::new(&root, "kms:Encrypt", "k").with_value("kms:KeySpec", "A").with_value("KMS:KEYSPEC", "B");
         assert_eq!(single(&replaced, "kms:keyspec").as_deref(), Some("B"));
+    }
+
+    /// Thousands of keys (a large encryption context) are found, replaced and deferred alike
+    /// once the hash index takes over.
+    #[test]
+    fn many_keys_are_indexed() {
+        let root = Principal::root("111122223333");
+        let mut context = RequestContext::new(&root, "kms:Encrypt", "k");
+        for i in 0..3000 {
+            context.insert(&format!("kms:EncryptionContext:K{i}"), ConditionValue::Single(format!("v{i}")));
+        }
+        context.insert("kms:encryptioncontext:k7", ConditionValue::Single("replaced".into()));
+        assert_eq!(single(&context, "kms:EncryptionContext:k2999").as_deref(), Some("v2999"));
+        assert_eq!(single(&context, "KMS:ENCRYPTIONCONTEXT:K7").as_deref(), Some("replaced"));
+        assert_eq!(single(&context, "aws:PrincipalAccount").as_deref(), Some("111122223333"));
+        let context = context.with_deferred("kms:EncryptionContext:k5", || ConditionValue::Single("later".into()));
+        assert_eq!(single(&context, "kms:encryptioncontext:k5").as_deref(), Some("later"));
+        assert_eq!(single(&context, "kms:encryptioncontext:k6").as_deref(), Some("v6"), "positions still right after a removal");
+        assert_eq!(single(&context, "kms:encryptioncontext:k2999").as_deref(), Some("v2999"));
     }
 
     #[test]
