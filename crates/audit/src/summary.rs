@@ -61,23 +61,9 @@ impl RecordSummary {
         }
     }
 
-    /// The summary of `record`.
+    /// The summary of a record the caller keeps.
     pub fn of(record: &CloudTrailRecord) -> RecordSummary {
-        RecordSummary {
-            event_id: record.event_id.clone(),
-            event_name: record.event_name.clone(),
-            event_source: record.event_source.clone(),
-            event_type: record.event_type.clone(),
-            event_category: record.event_category.clone(),
-            read_only: record.read_only,
-            error_code: record.error_code.clone(),
-            aws_region: record.aws_region.clone(),
-            recipient_account_id: record.recipient_account_id.clone(),
-            user_arn: record.user_identity.arn.clone(),
-            access_key_id: record.user_identity.access_key_id.clone(),
-            username: record.user_identity.lookup_username(),
-            resources: record.resources.clone().unwrap_or_default(),
-        }
+        Self::from_record(record.clone())
     }
 }
 
@@ -87,16 +73,17 @@ mod tests {
     use crate::identity::UserIdentity;
     use crate::record::tests::sample;
 
-    /// The recorder's consuming path and the copying one give the same summary.
+    /// Each field comes from the record; the LookupEvents user name follows the identity type.
     #[test]
-    fn taking_the_record_summarizes_it_as_copying_does() {
+    fn summary_holds_the_searchable_fields() {
         let mut record = sample();
         record.error_code = Some("AccessDeniedException".into());
-        record.resources = Some(vec![Resource {
+        let key = Resource {
             account_id: "111122223333".into(),
             resource_type: "AWS::KMS::Key".into(),
             arn: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
-        }]);
+        };
+        record.resources = Some(vec![key.clone()]);
         let alice = keytrail_iam::Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDAEXAMPLE".into() };
         let role = keytrail_iam::Principal::AssumedRole {
             account: "111122223333".into(),
@@ -105,15 +92,25 @@ mod tests {
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
         };
-        let identities = [
-            UserIdentity::aws_internal("111122223333"),
-            UserIdentity::of_caller(&alice, "AKIAALICE"),
-            UserIdentity::of_caller(&role, "ASIAROLE"),
-            UserIdentity::of_caller(&keytrail_iam::Principal::root("111122223333"), "AKIAROOT"),
+        let cases = [
+            (UserIdentity::aws_internal("111122223333"), None),
+            (UserIdentity::of_caller(&alice, "AKIAALICE"), Some("alice")),
+            (UserIdentity::of_caller(&role, "ASIAROLE"), Some("ci")),
+            (UserIdentity::of_caller(&keytrail_iam::Principal::root("111122223333"), "AKIAROOT"), Some("root")),
         ];
-        for identity in identities {
+        for (identity, username) in cases {
             record.user_identity = identity;
-            assert_eq!(RecordSummary::from_record(record.clone()), RecordSummary::of(&record));
+            let summary = RecordSummary::of(&record);
+            assert_eq!(summary.event_id, record.event_id);
+            assert_eq!(summary.event_name, "Decrypt");
+            assert_eq!(summary.event_source, "kms.amazonaws.com");
+            assert_eq!(summary.error_code.as_deref(), Some("AccessDeniedException"));
+            assert_eq!(summary.recipient_account_id, record.recipient_account_id);
+            assert_eq!(summary.user_arn, record.user_identity.arn);
+            assert_eq!(summary.access_key_id, record.user_identity.access_key_id);
+            assert_eq!(summary.username.as_deref(), username);
+            assert_eq!(summary.resources, std::slice::from_ref(&key));
+            assert_eq!(RecordSummary::from_record(record.clone()), summary);
         }
     }
 }

@@ -130,12 +130,12 @@ fn canonical_request(req: &SignedRequest<'_>) -> Option<String> {
     Some(out)
 }
 
-/// Lower-case hex of `bytes`, appended (what `hex::encode` gives, without its own string).
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+/// Lower-case hex of a SHA-256 digest, appended without a string of its own.
+fn push_hex(out: &mut String, digest: &[u8]) {
+    let mut hex = [0u8; 64];
+    match hex::encode_to_slice(digest, &mut hex) {
+        Ok(()) => out.push_str(std::str::from_utf8(&hex).unwrap_or_default()),
+        Err(_) => out.push_str(&hex::encode(digest)),
     }
 }
 

@@ -82,7 +82,7 @@ impl DiskEventLog {
                     continue;
                 }
             };
-            let e = StoredEvent { seq: seq as u64, epoch_seconds: epoch, summary: RecordSummary::of(&record), json };
+            let e = StoredEvent { seq: seq as u64, epoch_seconds: epoch, summary: RecordSummary::from_record(record), json };
             if q.matches(&e) {
                 out.push(Arc::new(e));
             }
