@@ -64,13 +64,9 @@ impl EventsOut {
         EventsOut { shared, thread: Some(thread) }
     }
 
-    /// Queues `lines` (each already ending in `\n`); blocks only while 8 MiB are waiting.
-    pub fn append(&self, lines: &[u8]) {
-        self.append_lines(std::iter::once(lines), b"");
-    }
-
     /// Queues each of `records` followed by `end` (a record's JSON and its newline), copied
-    /// straight into the queue: no line is assembled elsewhere first.
+    /// straight into the queue: no line is assembled elsewhere first. Blocks only while 8 MiB
+    /// are waiting.
     pub fn append_lines<'a>(&self, records: impl Iterator<Item = &'a [u8]>, end: &[u8]) {
         let mut state = self.shared.state.lock();
         while state.pending.len() >= MAX_PENDING_BYTES && !state.stop {
@@ -174,7 +170,7 @@ mod tests {
         let sink = Slow::default();
         let out = EventsOut::start(Box::new(sink.clone()));
         for i in 0..2000 {
-            out.append(format!("{i}\n").as_bytes());
+            out.append_lines(std::iter::once(i.to_string().as_bytes()), b"\n");
         }
         out.flush();
         let (bytes, writes) = sink.0.lock().clone();
@@ -188,8 +184,8 @@ mod tests {
     fn drop_writes_what_is_pending() {
         let sink = Slow::default();
         let out = EventsOut::start(Box::new(sink.clone()));
-        out.append(b"a\n");
-        out.append(b"b\n");
+        out.append_lines(std::iter::once(&b"a"[..]), b"\n");
+        out.append_lines(std::iter::once(&b"b"[..]), b"\n");
         drop(out);
         assert_eq!(sink.0.lock().0, b"a\nb\n");
     }

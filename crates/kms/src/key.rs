@@ -276,12 +276,7 @@ pub fn alias_arn(region: &str, account: &str, name: &str) -> String {
 /// `arn:aws:kms:<region>:<account>:<kind><name>` in one exact allocation: built several times
 /// per call, where `format!`'s machinery was visible in profiles.
 fn kms_arn(region: &str, account: &str, kind: &str, name: &str) -> String {
-    const PREFIX: &str = "arn:aws:kms:";
-    let mut arn = String::with_capacity(PREFIX.len() + region.len() + account.len() + kind.len() + name.len() + 2);
-    for part in [PREFIX, region, ":", account, ":", kind, name] {
-        arn.push_str(part);
-    }
-    arn
+    ["arn:aws:kms:", region, ":", account, ":", kind, name].concat()
 }
 
 /// Seconds since the epoch with millisecond precision, as the JSON protocol sends timestamps.

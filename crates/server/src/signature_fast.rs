@@ -57,13 +57,7 @@ impl SigningKeyCache {
         let canonical = canonical_request(req)?;
         let date = req.amz_date.get(..8)?;
         // `AKID/YYYYMMDD/region/service/aws4_request`: the cache's key; the scope is its tail.
-        let mut credential = String::with_capacity(req.access_key_id.len() + date.len() + req.region.len() + req.service.len() + 16);
-        for (i, part) in [req.access_key_id, date, req.region, req.service, "aws4_request"].into_iter().enumerate() {
-            if i > 0 {
-                credential.push('/');
-            }
-            credential.push_str(part);
-        }
+        let credential = [req.access_key_id, date, req.region, req.service, "aws4_request"].join("/");
         let scope = &credential[req.access_key_id.len() + 1..];
         let mut string_to_sign = String::with_capacity(160);
         string_to_sign.push_str("AWS4-HMAC-SHA256\n");
