@@ -11,6 +11,7 @@ use keytrail_audit::summary::RecordSummary;
 use keytrail_audit::{CloudTrailRecord, EventLog, EventQuery, LookupAttribute, StoredEvent};
 use rusqlite::types::Value as SqlValue;
 
+use crate::chunk::Chunk;
 use crate::writer::Job;
 use crate::Shared;
 
@@ -21,7 +22,7 @@ pub struct DiskEventLog {
 
 impl DiskEventLog {
     fn run_query(&self, q: &EventQuery) -> rusqlite::Result<Vec<Arc<StoredEvent>>> {
-        let mut sql = String::from("SELECT seq, epoch, json FROM events WHERE 1=1");
+        let mut sql = String::from("SELECT seq, epoch, json, chunk, pos FROM events WHERE 1=1");
         let mut args: Vec<SqlValue> = Vec::new();
         let mut push = |clause: &str, v: SqlValue, sql: &mut String| {
             sql.push_str(clause);
@@ -52,7 +53,7 @@ impl DiskEventLog {
         let mut residual = q.attribute.is_some();
         match &q.attribute {
             Some(LookupAttribute::EventId(id)) => {
-                push(" AND seq IN (SELECT seq FROM event_ids WHERE event_id = ?)", SqlValue::Text(id.clone()), &mut sql);
+                push(" AND event_id = ?", SqlValue::Text(id.clone()), &mut sql);
                 residual = false;
             }
             Some(LookupAttribute::EventName(n)) => {
@@ -68,13 +69,37 @@ impl DiskEventLog {
         let limit = q.limit.unwrap_or(usize::MAX);
         let conn = self.shared.reader.lock();
         let mut stmt = conn.prepare_cached(&sql)?;
+        let mut read_chunk = conn.prepare_cached("SELECT body FROM event_chunks WHERE first_seq = ?1")?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
+        // Rows come in seq order, so the records of one chunk come together: one inflated at a time.
+        let mut current: Option<(i64, Chunk)> = None;
         while out.len() < limit {
             let Some(row) = rows.next()? else { break };
             let seq: i64 = row.get(0)?;
             let epoch: i64 = row.get(1)?;
-            let json: String = row.get(2)?;
+            let json = match (row.get::<_, Option<i64>>(3)?, row.get::<_, Option<i64>>(4)?) {
+                (Some(first_seq), Some(pos)) => {
+                    if current.as_ref().map(|(id, _)| *id) != Some(first_seq) {
+                        let body: Vec<u8> = read_chunk.query_row([first_seq], |r| r.get(0))?;
+                        match Chunk::decode(&body) {
+                            Ok(chunk) => current = Some((first_seq, chunk)),
+                            Err(e) => {
+                                tracing::error!(seq, error = %e, "a stored chunk does not decode; its record skipped");
+                                continue;
+                            }
+                        }
+                    }
+                    match current.as_ref().and_then(|(_, chunk)| chunk.record(pos as usize)) {
+                        Some(json) => json.to_owned(),
+                        None => {
+                            tracing::error!(seq, pos, "a stored record is missing from its chunk; skipped");
+                            continue;
+                        }
+                    }
+                }
+                _ => row.get(2)?,
+            };
             let record: CloudTrailRecord = match serde_json::from_str(&json) {
                 Ok(r) => r,
                 Err(e) => {
@@ -111,7 +136,10 @@ impl EventLog for DiskEventLog {
 
     fn seq_of(&self, event_id: &str) -> Option<u64> {
         let conn = self.shared.reader.lock();
-        conn.query_row("SELECT seq FROM event_ids WHERE event_id = ?1", [event_id], |r| r.get::<_, i64>(0)).ok().map(|s| s as u64)
+        // Newest first: the ids asked for (`since=` of a poller) are nearly always recent ones.
+        conn.query_row("SELECT seq FROM events WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1", [event_id], |r| r.get::<_, i64>(0))
+            .ok()
+            .map(|s| s as u64)
     }
 
     fn len(&self) -> usize {
@@ -170,49 +198,105 @@ mod tests {
         log.query(&q).iter().map(|e| e.seq).collect()
     }
 
-    /// Event ids have no index (see schema.rs); lookups by id go through `event_ids`, also for a
-    /// data dir written in format 1, which is migrated on open.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn events_are_found_by_id_in_new_and_migrated_data_dirs() {
-        let dir = std::env::temp_dir().join(format!("kt-event-ids-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = KeyStore::new();
-        let ids: Vec<String> = (0..300).map(|i| format!("{:08x}-0000-4000-8000-{:012x}", i * 7919 % 300, i)).collect();
-        let storage = Storage::open(&dir).unwrap();
-        let recorder = Recorder::with_log(storage.event_log(), None);
-        for chunk in ids.chunks(7) {
-            recorder.record(chunk.iter().map(|id| record(id)).collect());
-            storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
-        }
-        let log = storage.event_log();
-        assert_eq!(log.seq_of(&ids[0]), Some(1));
-        assert_eq!(log.seq_of(&ids[299]), Some(300));
-        assert_eq!(by_id(&*log, &ids[150]), [151]);
-        assert_eq!(log.seq_of("00000000-0000-4000-8000-00000000ffff"), None);
-        assert!(by_id(&*log, "not-an-id").is_empty());
-        storage.close();
+    fn all_seqs(log: &dyn EventLog, newest_first: bool, limit: Option<usize>) -> Vec<u64> {
+        log.query(&EventQuery { newest_first, limit, ..EventQuery::default() }).iter().map(|e| e.seq).collect()
+    }
 
-        // Back to format 1 as an older keytrail left it: no event_ids table, a unique index.
-        {
-            let conn = rusqlite::Connection::open(dir.join(crate::schema::DB_FILE)).unwrap();
-            conn.execute_batch("DROP TABLE event_ids; CREATE UNIQUE INDEX old_unique_ids ON events(event_id); PRAGMA user_version = 1;")
-                .unwrap();
+    fn id(i: usize) -> String {
+        format!("{:08x}-0000-4000-8000-{:012x}", i * 7919 % 1000, i)
+    }
+
+    /// A data dir as keytrail wrote it in format 1 or 2: each record's JSON inline, three indexes,
+    /// and (format 2) the event_ids copy or (format 1) a unique event_id.
+    fn old_format_dir(dir: &std::path::Path, version: i64, records: usize) {
+        std::fs::create_dir_all(dir).unwrap();
+        let conn = rusqlite::Connection::open(dir.join(crate::schema::DB_FILE)).unwrap();
+        let unique = if version == 1 { "UNIQUE" } else { "" };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL;
+             CREATE TABLE state(kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;
+             CREATE TABLE events(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL {unique}, recipient TEXT NOT NULL,
+                 region TEXT NOT NULL, event_name TEXT NOT NULL, epoch INTEGER NOT NULL, json TEXT NOT NULL);
+             CREATE INDEX events_by_recipient ON events(recipient, region, seq);
+             CREATE INDEX events_by_name ON events(event_name, seq);
+             CREATE INDEX events_by_time ON events(epoch);
+             PRAGMA user_version = {version};"
+        ))
+        .unwrap();
+        if version == 2 {
+            conn.execute_batch("CREATE TABLE event_ids(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL);").unwrap();
         }
-        let reopened = Storage::open(&dir).unwrap();
-        let log = reopened.event_log();
-        assert_eq!(log.seq_of(&ids[42]), Some(43));
-        assert_eq!(by_id(&*log, &ids[299]), [300]);
-        let recorder = Recorder::with_log(log.clone(), None);
-        recorder.record(vec![record("ffffffff-0000-4000-8000-000000000000")]);
-        reopened.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
-        assert_eq!(log.seq_of("ffffffff-0000-4000-8000-000000000000"), Some(301));
-        // A reset empties history; numbering still goes on from 302 after a restart.
-        reopened.wipe().await.unwrap();
-        reopened.close();
-        let after_reset = Storage::open(&dir).unwrap();
-        assert_eq!(after_reset.event_log().len(), 0);
-        assert_eq!(after_reset.event_log().last_seq(), 301);
-        after_reset.close();
-        let _ = std::fs::remove_dir_all(&dir);
+        for i in 0..records {
+            let r = record(&id(i));
+            conn.execute(
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    i as i64 + 1,
+                    r.event_id,
+                    r.recipient_account_id,
+                    r.aws_region,
+                    r.event_name,
+                    1_795_000_000i64,
+                    r.to_json()
+                ],
+            )
+            .unwrap();
+            if version == 2 {
+                conn.execute("INSERT INTO event_ids VALUES (?1, ?2)", rusqlite::params![i as i64 + 1, r.event_id]).unwrap();
+            }
+        }
+    }
+
+    /// Records written in chunks (format 3) and records left inline by formats 1 and 2 read back
+    /// the same: by id, newest first with a limit, in order, exactly as first serialized; a
+    /// transaction of more records than a chunk holds is split; numbering survives a reset.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_in_chunks_and_inline_records_of_older_formats_read_back_alike() {
+        for version in [3, 2, 1] {
+            let dir = std::env::temp_dir().join(format!("kt-event-format-{version}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let old = if version < 3 { 40 } else { 0 };
+            if version < 3 {
+                old_format_dir(&dir, version, old);
+            }
+            let store = KeyStore::new();
+            let storage = Storage::open(&dir).unwrap();
+            let log = storage.event_log();
+            assert_eq!(log.len(), old);
+            let recorder = Recorder::with_log(log.clone(), None);
+            let mut next = old;
+            for size in [7, 1, 600, 7, 7] {
+                recorder.record((next..next + size).map(|i| record(&id(i))).collect());
+                storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
+                next += size;
+            }
+            let total = next as u64;
+            assert_eq!(log.len(), total as usize);
+            let everything = log.query(&EventQuery::default());
+            assert_eq!(everything.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
+            for e in &everything {
+                assert_eq!(e.json, record(&id(e.seq as usize - 1)).to_json(), "record {} of format {version}", e.seq);
+                assert_eq!(e.summary.event_id, id(e.seq as usize - 1));
+            }
+            assert_eq!(all_seqs(&*log, true, Some(3)), [total, total - 1, total - 2]);
+            for i in [0, old.saturating_sub(1), old, old + 7, old + 300, total as usize - 1] {
+                assert_eq!(log.seq_of(&id(i)), Some(i as u64 + 1), "format {version}");
+                assert_eq!(by_id(&*log, &id(i)), [i as u64 + 1], "format {version}");
+            }
+            assert_eq!(log.seq_of("00000000-0000-4000-8000-00000000ffff"), None);
+            assert!(by_id(&*log, "not-an-id").is_empty());
+            storage.close();
+
+            // A reset empties history; numbering still goes on after a restart.
+            let reopened = Storage::open(&dir).unwrap();
+            assert_eq!(all_seqs(&*reopened.event_log(), false, None).len(), total as usize);
+            reopened.wipe().await.unwrap();
+            reopened.close();
+            let after_reset = Storage::open(&dir).unwrap();
+            assert_eq!(after_reset.event_log().len(), 0);
+            assert_eq!(after_reset.event_log().last_seq(), total);
+            after_reset.close();
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! - One keytrail per data dir: an exclusive lock on `keytrail.lock` ([`lock`]).
 
 mod checkpoint;
+mod chunk;
 mod codec;
 mod error;
 mod events;

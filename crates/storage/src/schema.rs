@@ -7,7 +7,7 @@ use crate::StorageError;
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "keytrail.db";
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 /// Opens (creating if needed) the database at `path` and sets it up for durable writes.
 pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
@@ -21,7 +21,8 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
-/// Creates the tables on first use and checks the format version.
+/// Creates the tables on first use, checks the format version, and brings older formats to
+/// this one in place (no record is rewritten).
 pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > VERSION {
@@ -29,13 +30,21 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
             "the data dir was written by a newer keytrail (format {version}; this one reads up to {VERSION})"
         )));
     }
-    if version == 1 {
-        // Format 1 kept a UNIQUE index on events.event_id (left in place: correct, only slower).
+    if version == 1 || version == 2 {
+        // Formats 1 and 2 kept each record's JSON inline, three indexes on events and (format 2)
+        // an event_ids copy. Their records stay as they are (chunk NULL: the JSON is inline);
+        // new ones go into chunks. Format 1's UNIQUE constraint on event_id cannot be dropped
+        // without rebuilding the table: it stays (correct, only slower to write).
         conn.execute_batch(
             "BEGIN;
-             CREATE TABLE IF NOT EXISTS event_ids(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL);
-             INSERT OR IGNORE INTO event_ids(seq, event_id) SELECT seq, event_id FROM events;
-             PRAGMA user_version = 2;
+             ALTER TABLE events ADD COLUMN chunk INTEGER;
+             ALTER TABLE events ADD COLUMN pos INTEGER;
+             CREATE TABLE IF NOT EXISTS event_chunks(first_seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+             DROP INDEX IF EXISTS events_by_recipient;
+             DROP INDEX IF EXISTS events_by_name;
+             DROP INDEX IF EXISTS events_by_time;
+             DROP TABLE IF EXISTS event_ids;
+             PRAGMA user_version = 3;
              COMMIT;",
         )?;
         return Ok(());
@@ -49,10 +58,12 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
              body BLOB NOT NULL,
              PRIMARY KEY(kind, id)
          ) WITHOUT ROWID;
-         -- Event history, in sequence order; json is the record exactly as first serialized.
-         -- No index on event_id: event ids are random UUIDs, and an index on them costs one
-         -- randomly placed page per record in every commit (measured: a quarter of the writer's
-         -- work). Lookups by event id scan event_ids instead, a narrow append-only copy.
+         -- Event history, in sequence order: the columns queries filter on, and where the record
+         -- is: line pos of event_chunks(chunk) (chunk.rs), or, for records written before
+         -- format 3, json itself ('' otherwise).
+         -- No index: each index costs a page per commit, and a commit is what every call under
+         -- --data-dir waits for. Queries walk seq (newest first, stopping at their limit); rows
+         -- are narrow (~90 bytes), so a scan of a million is a ~90 MB read.
          CREATE TABLE IF NOT EXISTS events(
              seq        INTEGER PRIMARY KEY,
              event_id   TEXT NOT NULL,
@@ -60,14 +71,13 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
              region     TEXT NOT NULL,
              event_name TEXT NOT NULL,
              epoch      INTEGER NOT NULL,
-             json       TEXT NOT NULL
+             json       TEXT NOT NULL,
+             chunk      INTEGER,
+             pos        INTEGER
          );
-         CREATE INDEX IF NOT EXISTS events_by_recipient ON events(recipient, region, seq);
-         CREATE INDEX IF NOT EXISTS events_by_name ON events(event_name, seq);
-         CREATE INDEX IF NOT EXISTS events_by_time ON events(epoch);
-         -- eventID → seq, scanned (≈ 45 bytes a record: a million records are one 45 MB read).
-         CREATE TABLE IF NOT EXISTS event_ids(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL);
-         PRAGMA user_version = 2;
+         -- The records of one transaction (at most chunk::MAX_RECORDS), keyed by the first one's seq.
+         CREATE TABLE IF NOT EXISTS event_chunks(first_seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+         PRAGMA user_version = 3;
          COMMIT;",
     )?;
     Ok(())

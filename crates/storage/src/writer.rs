@@ -12,6 +12,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpointer;
+use crate::chunk;
 use crate::{Shared, StorageError};
 
 /// Most jobs written in one transaction.
@@ -125,30 +126,20 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
     let mut effect = Effect { cleared: false, added: 0 };
     let tx = conn.transaction()?;
     {
-        let mut insert_event = tx.prepare_cached(
-            "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        let mut insert_id = tx.prepare_cached("INSERT INTO event_ids(seq, event_id) VALUES (?1, ?2)")?;
         let mut put = tx.prepare_cached(
             "INSERT INTO state(kind, id, body) VALUES (?1, ?2, ?3) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
         )?;
         let mut delete = tx.prepare_cached("DELETE FROM state WHERE kind = ?1 AND id = ?2")?;
+        // Records wait here until the chunk is full, history is cleared, or the batch ends.
+        let mut pending: Vec<&StoredEvent> = Vec::new();
         for job in batch {
             match job {
                 Job::Events(events) => {
                     for e in events {
-                        let r = &e.summary;
-                        insert_event.execute(params![
-                            e.seq as i64,
-                            r.event_id,
-                            r.recipient_account_id,
-                            r.aws_region,
-                            r.event_name,
-                            e.epoch_seconds,
-                            e.json
-                        ])?;
-                        insert_id.execute(params![e.seq as i64, r.event_id])?;
-                        effect.added += 1;
+                        if pending.len() == chunk::MAX_RECORDS {
+                            effect.added += write_chunk(&tx, &mut pending)?;
+                        }
+                        pending.push(e);
                     }
                 }
                 Job::State(ops) => {
@@ -160,6 +151,8 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                     }
                 }
                 Job::ClearEvents => {
+                    // Written, though deleted next, so that MAX(seq) below counts them.
+                    write_chunk(&tx, &mut pending)?;
                     // Numbering goes on after a reset, also across a restart: the highest number
                     // is kept before the events go. (Otherwise MAX(seq) of events is the truth, so
                     // commits need not write it: that saved a page per transaction.)
@@ -168,7 +161,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                         put.execute(params!["meta", "last_seq", seq.to_string().into_bytes()])?;
                     }
                     tx.execute("DELETE FROM events", [])?;
-                    tx.execute("DELETE FROM event_ids", [])?;
+                    tx.execute("DELETE FROM event_chunks", [])?;
                     effect.cleared = true;
                     effect.added = 0;
                 }
@@ -178,7 +171,37 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 Job::Barrier(_) | Job::Shutdown => {}
             }
         }
+        effect.added += write_chunk(&tx, &mut pending)?;
     }
     tx.commit()?;
     Ok(effect)
+}
+
+/// Writes `pending` (in sequence order) as one chunk and a row per record; empties it and
+/// returns how many records it wrote.
+fn write_chunk(tx: &rusqlite::Transaction<'_>, pending: &mut Vec<&StoredEvent>) -> Result<u64, StorageError> {
+    let Some(first) = pending.first() else { return Ok(0) };
+    let first_seq = first.seq as i64;
+    let body = chunk::encode(pending.iter().map(|e| e.json.as_str()))?;
+    tx.prepare_cached("INSERT INTO event_chunks(first_seq, body) VALUES (?1, ?2)")?.execute(params![first_seq, body])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json, chunk, pos) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8)",
+    )?;
+    for (pos, e) in pending.iter().enumerate() {
+        let r = &e.summary;
+        insert.execute(params![
+            e.seq as i64,
+            r.event_id,
+            r.recipient_account_id,
+            r.aws_region,
+            r.event_name,
+            e.epoch_seconds,
+            first_seq,
+            pos as i64
+        ])?;
+    }
+    let written = pending.len() as u64;
+    pending.clear();
+    Ok(written)
 }
