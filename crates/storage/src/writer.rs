@@ -12,7 +12,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpointer;
-use crate::chunk;
+use crate::chunk::{self, ChunkEncoder};
 use crate::{Shared, StorageError};
 
 /// Most jobs written in one transaction.
@@ -75,6 +75,7 @@ pub(crate) enum Job {
 }
 
 pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, mut checkpointer: Checkpointer) {
+    let mut encoder = ChunkEncoder::new();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -84,7 +85,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
             }
         }
         let stop = batch.iter().any(|j| matches!(j, Job::Shutdown));
-        let result = write_batch(&mut conn, &batch);
+        let result = write_batch(&mut conn, &mut encoder, &batch);
         match &result {
             Ok(effect) => {
                 shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
@@ -122,7 +123,7 @@ struct Effect {
     added: u64,
 }
 
-fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageError> {
+fn write_batch(conn: &mut Connection, encoder: &mut ChunkEncoder, batch: &[Job]) -> Result<Effect, StorageError> {
     let mut effect = Effect { cleared: false, added: 0 };
     let tx = conn.transaction()?;
     {
@@ -137,7 +138,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 Job::Events(events) => {
                     for e in events {
                         if pending.len() == chunk::MAX_RECORDS {
-                            effect.added += write_chunk(&tx, &mut pending)?;
+                            effect.added += write_chunk(&tx, encoder, &mut pending)?;
                         }
                         pending.push(e);
                     }
@@ -152,7 +153,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 }
                 Job::ClearEvents => {
                     // Written, though deleted next, so that MAX(seq) below counts them.
-                    write_chunk(&tx, &mut pending)?;
+                    write_chunk(&tx, encoder, &mut pending)?;
                     // Numbering goes on after a reset, also across a restart: the highest number
                     // is kept before the events go. (Otherwise MAX(seq) of events is the truth, so
                     // commits need not write it: that saved a page per transaction.)
@@ -171,7 +172,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
                 Job::Barrier(_) | Job::Shutdown => {}
             }
         }
-        effect.added += write_chunk(&tx, &mut pending)?;
+        effect.added += write_chunk(&tx, encoder, &mut pending)?;
     }
     tx.commit()?;
     Ok(effect)
@@ -179,10 +180,10 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Effect, StorageEr
 
 /// Writes `pending` (in sequence order) as one chunk and a row per record; empties it and
 /// returns how many records it wrote.
-fn write_chunk(tx: &rusqlite::Transaction<'_>, pending: &mut Vec<&StoredEvent>) -> Result<u64, StorageError> {
+fn write_chunk(tx: &rusqlite::Transaction<'_>, encoder: &mut ChunkEncoder, pending: &mut Vec<&StoredEvent>) -> Result<u64, StorageError> {
     let Some(first) = pending.first() else { return Ok(0) };
     let first_seq = first.seq as i64;
-    let body = chunk::encode(pending.iter().map(|e| e.json.as_str()))?;
+    let body = encoder.encode(pending.iter().map(|e| e.json.as_str()))?;
     tx.prepare_cached("INSERT INTO event_chunks(first_seq, body) VALUES (?1, ?2)")?.execute(params![first_seq, body])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json, chunk, pos) \
