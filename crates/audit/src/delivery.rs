@@ -11,6 +11,13 @@
 //! second of real time) instead of at its interval's end: pending records live in memory, and
 //! under sustained load five minutes of them grew RSS without bound (the soak measured it).
 //! CloudTrail too writes several files per interval when a trail is busy.
+//!
+//! Pending records are in memory, so with `--data-dir` each trail's *delivery mark* is stored
+//! beside it ([`Delivery::delivered_through`]): every record with a sequence number up to the
+//! mark that the trail receives is in a log file. After a crash, [`Delivery::resume`] takes the
+//! records after each mark back from the on-disk history, so a `kill -9` loses no record from the
+//! trail's files. Delivery is at least once: records written to a file after the last stored
+//! mark are written again after a crash (CloudTrail, too, may deliver an event more than once).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,6 +28,7 @@ use flate2::write::GzEncoder;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
 
+use crate::history::{EventLog, EventQuery};
 use crate::recorder::{RecordSink, StoredEvent};
 use crate::trails::{TrailKey, Trails};
 
@@ -42,14 +50,24 @@ pub struct Delivery {
     trails: Trails,
     root: PathBuf,
     interval: i64,
-    pending: Mutex<BTreeMap<TrailKey, Vec<Pending>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    pending: BTreeMap<TrailKey, Vec<Pending>>,
+    /// The highest sequence number offered to the trails so far.
+    seen_through: u64,
+    /// Records taken out of `pending` and being written now, per trail: the lowest sequence
+    /// number among them (they count as pending for the marks until written or put back).
+    writing: BTreeMap<TrailKey, u64>,
 }
 
 impl Delivery {
     /// Delivery for `trails` into `root` (which stands for S3: `<root>/<bucket>/<prefix>/AWSLogs/…`),
     /// every `interval_seconds` of mock time.
     pub fn new(trails: Trails, root: PathBuf, interval_seconds: i64) -> Self {
-        Delivery { trails, root, interval: interval_seconds.max(1), pending: Mutex::new(BTreeMap::new()) }
+        Delivery { trails, root, interval: interval_seconds.max(1), state: Mutex::new(State::default()) }
     }
 
     /// The directory that stands for S3.
@@ -69,12 +87,53 @@ impl Delivery {
 
     /// Drops the pending records of one trail (DeleteTrail).
     pub fn forget(&self, key: &TrailKey) {
-        self.pending.lock().remove(key);
+        self.state.lock().pending.remove(key);
     }
 
     /// Drops every pending record (control API `reset`).
     pub fn clear(&self) {
-        self.pending.lock().clear();
+        let mut state = self.state.lock();
+        state.pending.clear();
+        state.writing.clear();
+    }
+
+    /// Each trail's delivery mark: every record up to this sequence number that the trail
+    /// receives is in one of its log files (none is pending or being written).
+    pub fn delivered_through(&self) -> Vec<(TrailKey, u64)> {
+        let state = self.state.lock();
+        let mut marks = Vec::new();
+        self.trails.for_each(|trail| {
+            let key = trail.key();
+            let oldest_pending = state.pending.get(&key).and_then(|list| list.iter().map(|p| p.event.seq).min());
+            let oldest = match (oldest_pending, state.writing.get(&key)) {
+                (Some(a), Some(&b)) => Some(a.min(b)),
+                (a, b) => a.or(b.copied()),
+            };
+            marks.push((key, oldest.map_or(state.seen_through, |seq| seq.saturating_sub(1))));
+        });
+        marks
+    }
+
+    /// After a restart: `history` holds every record; each trail in `marks` takes back, as
+    /// pending, the records after its mark that it receives, and records from now on are
+    /// numbered after `history`'s last. A trail without a mark (none was stored) starts from
+    /// here: what it had pending when keytrail stopped is not known.
+    ///
+    /// Whether a trail receives a record is decided by the trail as it is now (as stored), not as
+    /// it was when the record was made; they differ only if the trail changed in the last
+    /// moments before a crash.
+    pub fn resume(&self, marks: &[(TrailKey, u64)], history: &dyn EventLog) {
+        let mut state = self.state.lock();
+        state.seen_through = state.seen_through.max(history.last_seq());
+        for (key, mark) in marks {
+            let Some(trail) = self.trails.get(key) else { continue };
+            let events = history.query(&EventQuery { after_seq: Some(*mark), ..EventQuery::default() });
+            let list = state.pending.entry(key.clone()).or_default();
+            for e in events.into_iter().filter(|e| is_region_name(&e.summary.aws_region) && trail.receives(&e.summary)) {
+                list.push(Pending { due: self.due_time(e.epoch_seconds), event: e });
+            }
+        }
+        state.pending.retain(|_, list| !list.is_empty());
     }
 
     fn due_time(&self, epoch_seconds: i64) -> i64 {
@@ -85,11 +144,16 @@ impl Delivery {
         // (trail, region, publication time) → records, in history order.
         let mut batches: BTreeMap<(TrailKey, String, i64), Vec<Arc<StoredEvent>>> = BTreeMap::new();
         {
-            let mut pending = self.pending.lock();
+            let mut state = self.state.lock();
+            let State { pending, writing, .. } = &mut *state;
             for (key, list) in pending.iter_mut() {
                 let all = everything || list.len() >= EARLY_DELIVERY_RECORDS;
                 let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(list).into_iter().partition(|p| all || p.due <= now);
                 *list = keep;
+                if let Some(oldest) = due.iter().map(|p| p.event.seq).min() {
+                    let w = writing.entry(key.clone()).or_insert(oldest);
+                    *w = (*w).min(oldest);
+                }
                 for p in due {
                     let region = p.event.summary.aws_region.clone();
                     batches.entry((key.clone(), region, p.due.min(now))).or_default().push(p.event);
@@ -119,10 +183,12 @@ impl Delivery {
                         tracing::warn!(trail = %trail.arn(), error = %e, "could not write a trail log file; will retry");
                     }
                     let due = at;
-                    self.pending.lock().entry(key).or_default().extend(events.into_iter().map(|event| Pending { due, event }));
+                    self.state.lock().pending.entry(key).or_default().extend(events.into_iter().map(|event| Pending { due, event }));
                 }
             }
         }
+        // Written, or back in pending: none is in flight any more.
+        self.state.lock().writing.clear();
         written
     }
 }
@@ -136,13 +202,16 @@ fn is_region_name(region: &str) -> bool {
 
 impl RecordSink for Delivery {
     fn accept(&self, events: &[Arc<StoredEvent>]) {
-        let mut pending = self.pending.lock();
+        let mut state = self.state.lock();
         self.trails.for_each(|trail| {
             for e in events.iter().filter(|e| is_region_name(&e.summary.aws_region) && trail.receives(&e.summary)) {
                 let p = Pending { due: self.due_time(e.epoch_seconds), event: e.clone() };
-                pending.entry(trail.key()).or_default().push(p);
+                state.pending.entry(trail.key()).or_default().push(p);
             }
         });
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            state.seen_through = state.seen_through.max(last);
+        }
     }
 }
 
@@ -179,8 +248,15 @@ pub fn write_log_file(
     let bytes = gz.finish()?;
     let path = dir.join(&name);
     let aside = dir.join(format!(".{name}.part"));
-    std::fs::write(&aside, bytes)?;
+    // Synced before the rename and the rename synced after it: with `--data-dir` a trail's
+    // delivery mark moves past these records once this returns, so the file must outlive a
+    // machine crash too, not only keytrail's. (One file per trail and interval: rare.)
+    let mut file = std::fs::File::create(&aside)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    drop(file);
     std::fs::rename(&aside, &path)?;
+    std::fs::File::open(&dir)?.sync_all()?;
     Ok(path)
 }
 
@@ -291,6 +367,46 @@ mod tests {
         assert!(files[0].file_name().unwrap().to_str().unwrap().contains("_20250101T0001Z_"), "{files:?}");
         assert_eq!(read_gz(&files[0])["Records"].as_array().unwrap().len(), EARLY_DELIVERY_RECORDS);
         assert!(delivery.deliver_due(datetime!(2025-01-01 00:05 UTC)).is_empty(), "nothing is delivered twice");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// The marks say through which record each trail has its files; a new `Delivery` over the
+    /// same history (keytrail after a crash) takes back exactly the records after the marks.
+    #[test]
+    fn after_a_restart_a_trail_takes_back_what_it_had_not_delivered() {
+        let root = std::env::temp_dir().join(format!("keytrail-delivery-{}", uuid::Uuid::new_v4()));
+        let trails = Trails::new();
+        trails.insert_new(trail(Selectors::Default)).unwrap();
+        let history = Arc::new(crate::history::MemoryEventLog::default());
+        let recorder = Recorder::with_log(history.clone(), None);
+        let delivery = Arc::new(Delivery::new(trails.clone(), root.clone(), 300));
+        recorder.add_sink(delivery.clone());
+        let key = trails.filter(|_| true)[0].key();
+        // Nothing received yet: the mark is the last record seen (none).
+        assert_eq!(delivery.delivered_through(), [(key.clone(), 0)]);
+        recorder.record(vec![sample(), sample(), sample()]);
+        assert_eq!(delivery.delivered_through(), [(key.clone(), 0)], "three pending");
+        assert_eq!(delivery.deliver_due(datetime!(2025-01-01 00:05 UTC)).len(), 1);
+        assert_eq!(delivery.delivered_through(), [(key.clone(), 3)]);
+        let mut other_account = sample();
+        other_account.recipient_account_id = "444455556666".into();
+        recorder.record(vec![other_account]);
+        assert_eq!(delivery.delivered_through(), [(key.clone(), 4)], "a record the trail does not receive moves its mark");
+        recorder.record(vec![sample(), sample()]);
+        let marks = delivery.delivered_through();
+        assert_eq!(marks, [(key.clone(), 4)]);
+
+        // "Crash": the pending records are lost with the old Delivery; a new one resumes.
+        let resumed = Delivery::new(trails, root.clone(), 300);
+        resumed.resume(&marks, &*history);
+        assert_eq!(resumed.delivered_through(), [(key.clone(), 4)]);
+        let files = resumed.deliver_due(datetime!(2025-01-01 00:05 UTC));
+        assert_eq!(files.len(), 1);
+        let seqs: Vec<u64> = history.query(&EventQuery { after_seq: Some(4), ..EventQuery::default() }).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [5, 6]);
+        let delivered = read_gz(&files[0]);
+        assert_eq!(delivered["Records"].as_array().unwrap().len(), 2, "records 5 and 6, not 1-3 again nor 4");
+        assert_eq!(resumed.delivered_through(), [(key, 6)]);
         std::fs::remove_dir_all(root).unwrap();
     }
 }

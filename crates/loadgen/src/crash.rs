@@ -1,6 +1,8 @@
 //! The crash test: under load, `kill -9` keytrail, restart it on the same data dir, and prove that
 //! every acknowledged key still decrypts its ciphertexts, every acknowledged state change is
-//! there, and every acknowledged call has its record. Repeated for several cycles.
+//! there, and every acknowledged call has its record. Repeated for several cycles. A trail logs
+//! throughout: at the end its log files must hold every acknowledged call's record, also those
+//! that were waiting for delivery when keytrail was killed.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use serde_json::json;
 
 use crate::client::{get, Conn, Rng};
 use crate::process::{fresh_dir, Keytrail};
+use crate::trail::{delivered_records, start_trail};
 
 const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 
@@ -145,6 +148,9 @@ pub(crate) async fn run(o: CrashOptions) -> Result<(), String> {
     for cycle in 1..=o.cycles {
         let server = Keytrail::start(&o.bin, &data, None).await?;
         let addr = server.addr;
+        if cycle == 1 {
+            start_trail(addr, "crash").await?;
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..o.clients).map(|i| tokio::spawn(worker(addr, cycle * 1000 + i, stop.clone(), acked.clone()))).collect();
         let load = Duration::from_millis(o.load_ms.0 + rng.below(o.load_ms.1 - o.load_ms.0 + 1));
@@ -174,6 +180,20 @@ pub(crate) async fn run(o: CrashOptions) -> Result<(), String> {
         }
         server.stop()?;
     }
+    // Stopped cleanly: every pending record is in a log file now.
+    let delivered = delivered_records(&data.join("s3"))?;
+    let in_files: HashSet<&str> = delivered.iter().filter_map(|r| r["requestID"].as_str()).collect();
+    let acked = acked.lock().unwrap();
+    let missing = acked.request_ids.iter().filter(|id| !in_files.contains(id.as_str())).count();
+    if missing > 0 {
+        return Err(format!("{missing} of {} acknowledged calls are in no trail log file", acked.request_ids.len()));
+    }
+    println!(
+        "crash-test: the trail's log files hold all {} acknowledged calls ({} records in files, {} delivered twice after a kill)",
+        acked.request_ids.len(),
+        delivered.len(),
+        delivered.len() - delivered.iter().filter_map(|r| r["eventID"].as_str()).collect::<HashSet<_>>().len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
     println!("crash-test: PASS");
     Ok(())

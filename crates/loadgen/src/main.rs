@@ -5,6 +5,7 @@ mod client;
 mod crash;
 mod process;
 mod soak;
+mod trail;
 
 use clap::{Parser, Subcommand};
 

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::client::{get, Conn, Rng};
 use crate::process::{fresh_dir, Keytrail};
+use crate::trail::{delivered_records, start_trail};
 
 const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 /// An unknown 12-digit access key acts as that account's root: not allowed by the default key policy.
@@ -208,7 +208,7 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let server = Keytrail::start(&o.bin, &data, Some(&events_out)).await?;
     let addr = server.addr;
     println!("soak: {} clients for {} s against {} (data dir {})", o.clients, o.seconds, addr, data.display());
-    start_trail(addr).await?;
+    start_trail(addr, "soak").await?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..o.clients).map(|i| tokio::spawn(worker(addr, i, stop.clone()))).collect();
@@ -288,7 +288,7 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     let on_disk: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).map_err(|e| e.to_string())?;
     let lines = std::fs::read_to_string(&events_out).map_err(|e| e.to_string())?.lines().count();
     // The trail was logging from before the first KMS call: its files hold every KMS record.
-    let in_trail = trail_kms_records(&data.join("s3"))?;
+    let in_trail = delivered_records(&data.join("s3"))?.iter().filter(|r| r["eventSource"] == "kms.amazonaws.com").count() as u64;
     println!(
         "soak: records expected {expected_records}, history {}, data dir {on_disk}, events-out {lines}; trail files {in_trail} of {trail_expected} KMS records in the trail's account",
         records.len()
@@ -337,36 +337,3 @@ const DEFAULT_ACCOUNT: &str = "111122223333";
 
 /// CreateTrail and StartLogging, recorded (eventSource cloudtrail) before the load.
 const TRAIL_SETUP_CALLS: u64 = 2;
-
-/// A trail logging every management event of the default account, delivering under `<data>/s3`.
-async fn start_trail(addr: SocketAddr) -> Result<(), String> {
-    let mut conn = Conn::connect(addr).await?;
-    for (op, body) in [("CreateTrail", json!({"Name": "soak", "S3BucketName": "soak-logs"})), ("StartLogging", json!({"Name": "soak"}))] {
-        let reply = conn.cloudtrail(OWNER_KEY, op, &body).await?;
-        if reply.status != 200 {
-            return Err(format!("{op}: {} {}", reply.status, reply.body));
-        }
-    }
-    Ok(())
-}
-
-/// KMS records in every delivered trail log file under `dir` (gzipped `{"Records":[…]}`).
-fn trail_kms_records(dir: &Path) -> Result<u64, String> {
-    let mut count = 0;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
-            let path = entry.map_err(|e| e.to_string())?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.to_string_lossy().ends_with(".json.gz") {
-                let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                let doc: Value =
-                    serde_json::from_reader(flate2::read::GzDecoder::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
-                let records = doc["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
-                count += records.iter().filter(|r| r["eventSource"] == "kms.amazonaws.com").count() as u64;
-            }
-        }
-    }
-    Ok(count)
-}

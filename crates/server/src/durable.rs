@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use keytrail_audit::trails::TrailKey;
 use keytrail_audit::{EventLog, Recorder};
 use keytrail_kms::{Clock, KeyStore};
-use keytrail_storage::Storage;
+use keytrail_storage::{StateOp, Storage, StorageError};
 
 use crate::{Options, StartError};
 
@@ -13,6 +14,46 @@ use crate::{Options, StartError};
 pub(crate) const TRAILS_KIND: &str = "trails";
 /// See [`TRAILS_KIND`].
 pub(crate) const TRAILS_ID: &str = "all";
+
+/// Storage kind and id of the trails' delivery marks (`Delivery::delivered_through`), one row.
+pub(crate) const DELIVERY_KIND: &str = "trail_delivery";
+/// See [`DELIVERY_KIND`].
+pub(crate) const DELIVERY_ID: &str = "all";
+
+/// A trail's delivery mark as stored.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredMark {
+    account: String,
+    region: String,
+    name: String,
+    delivered_through: u64,
+}
+
+/// Delivery marks: which trail, and through which record it has its log files.
+pub(crate) type DeliveryMarks = Vec<(TrailKey, u64)>;
+
+/// The put that stores `marks`.
+pub(crate) fn delivery_marks_op(marks: &DeliveryMarks) -> Result<StateOp, StorageError> {
+    let stored: Vec<StoredMark> = marks
+        .iter()
+        .map(|(k, seq)| StoredMark { account: k.account.clone(), region: k.region.clone(), name: k.name.clone(), delivered_through: *seq })
+        .collect();
+    Storage::put_op(DELIVERY_KIND, DELIVERY_ID, &stored)
+}
+
+/// Gives each trail back the records it had not written to a log file when keytrail stopped
+/// (a crash loses them from memory, not from the data dir's history). Returns the marks found.
+pub(crate) fn resume_delivery(storage: &Storage, cloudtrail: &keytrail_audit::service::CloudTrail) -> Result<DeliveryMarks, StartError> {
+    let stored: Vec<(String, Vec<StoredMark>)> =
+        storage.load_kind(DELIVERY_KIND).map_err(|e| StartError(format!("cannot load trail delivery marks from the data dir: {e}")))?;
+    let marks: DeliveryMarks = stored
+        .into_iter()
+        .flat_map(|(_, marks)| marks)
+        .map(|m| (TrailKey { account: m.account, region: m.region, name: m.name }, m.delivered_through))
+        .collect();
+    cloudtrail.delivery.resume(&marks, &*storage.event_log());
+    Ok(marks)
+}
 
 /// Loads the stored trail set into `cloudtrail`.
 pub(crate) fn restore_trails(storage: &Storage, cloudtrail: &keytrail_audit::service::CloudTrail) -> Result<(), StartError> {

@@ -82,6 +82,8 @@ pub struct App {
     pub cloudtrail: CloudTrail,
     /// SigV4 signing keys derived so far (`--verify-signatures`).
     pub signing_keys: Arc<signature_fast::SigningKeyCache>,
+    /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
+    stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
 }
 
 impl App {
@@ -114,13 +116,28 @@ impl App {
                 return Err(e);
             }
         };
+        let mut stored_marks = Vec::new();
         if let Some(s) = &storage {
-            if let Err(e) = durable::restore_trails(s, &cloudtrail) {
-                s.close();
-                return Err(e);
+            let restored = durable::restore_trails(s, &cloudtrail).and_then(|()| durable::resume_delivery(s, &cloudtrail));
+            match restored {
+                Ok(marks) => stored_marks = marks,
+                Err(e) => {
+                    s.close();
+                    return Err(e);
+                }
             }
         }
-        let app = App { options: Arc::new(options), kms, recorder, clock, credentials, storage, cloudtrail, signing_keys: Arc::default() };
+        let app = App {
+            options: Arc::new(options),
+            kms,
+            recorder,
+            clock,
+            credentials,
+            storage,
+            cloudtrail,
+            signing_keys: Arc::default(),
+            stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
+        };
         app.apply_seeds();
         if let Some(storage) = &app.storage {
             if let Err(e) = storage.flush_blocking(&app.kms.store, app.clock.offset()) {
@@ -161,11 +178,43 @@ impl App {
     ) -> Result<(), StorageError> {
         self.recorder.record(records);
         let Some(storage) = &self.storage else { return Ok(()) };
-        let extra = match trails {
-            Some(t) => vec![Storage::put_op(durable::TRAILS_KIND, durable::TRAILS_ID, &t)?],
-            None => Vec::new(),
+        let mut extra = Vec::new();
+        let mut marks = None;
+        if let Some(t) = trails {
+            extra.push(Storage::put_op(durable::TRAILS_KIND, durable::TRAILS_ID, &t)?);
+            // A new trail's mark is stored with it: after a crash it takes back what it missed.
+            marks = self.moved_delivery_marks();
+            if let Some(m) = &marks {
+                extra.push(durable::delivery_marks_op(m)?);
+            }
+        }
+        storage.commit(&self.kms.store, &changes, extra, self.clock.offset()).await?;
+        if let Some(m) = marks {
+            *self.stored_marks.lock() = m;
+        }
+        Ok(())
+    }
+
+    /// The trails' delivery marks, if they moved since last stored.
+    fn moved_delivery_marks(&self) -> Option<durable::DeliveryMarks> {
+        let marks = self.cloudtrail.delivery.delivered_through();
+        (marks != *self.stored_marks.lock()).then_some(marks)
+    }
+
+    /// With `--data-dir`: stores the trails' delivery marks if log files were written (or trails
+    /// changed) since they were last stored.
+    async fn store_delivery_marks(&self) {
+        let Some(storage) = &self.storage else { return };
+        let Some(marks) = self.moved_delivery_marks() else { return };
+        let stored = match durable::delivery_marks_op(&marks) {
+            Ok(op) => storage.commit(&self.kms.store, &[], vec![op], self.clock.offset()).await,
+            Err(e) => Err(e),
         };
-        storage.commit(&self.kms.store, &changes, extra, self.clock.offset()).await
+        match stored {
+            Ok(()) => *self.stored_marks.lock() = marks,
+            // Not fatal: the marks stay behind, so a crash now means records delivered twice.
+            Err(e) => tracing::warn!(error = %e, "could not store the trails' delivery marks; will retry"),
+        }
     }
 
     /// The `errorCode` a record shows for an API error code (denials are configurable).
@@ -190,6 +239,7 @@ impl App {
         }
         // After KMS's due events, so a delivery includes the service events that came before it.
         self.cloudtrail.deliver_due(now);
+        self.store_delivery_marks().await;
     }
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
@@ -199,6 +249,7 @@ impl App {
         self.cloudtrail.clear();
         if let Some(storage) = &self.storage {
             storage.wipe().await.map_err(|e| e.to_string())?;
+            self.stored_marks.lock().clear();
         }
         let seeded = self.apply_seeds();
         // Seeds are made durable like any call's changes.
@@ -209,6 +260,7 @@ impl App {
     /// Flushes outputs at shutdown; with `--data-dir`, commits what is queued and releases it.
     pub async fn shutdown(&self) {
         self.cloudtrail.flush_all(self.clock.now());
+        self.store_delivery_marks().await;
         self.recorder.flush();
         if let Some(storage) = self.storage.clone() {
             let _ = tokio::task::spawn_blocking(move || storage.close()).await;
