@@ -180,6 +180,22 @@ async fn malformed_requests_get_aws_errors_and_change_nothing() {
     )
     .await;
     expect_error("no signature", &parse(&no_auth), 400, "MissingAuthenticationTokenException");
+    // An Authorization header without its Credential: the error quotes the header, never its signature.
+    let signature = "d0c7d6e2a7f2f1c0b5a4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2";
+    let no_credential = exchange(
+        addr,
+        format!(
+            "POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.CreateKey\r\nauthorization: AWS4-HMAC-SHA256 SignedHeaders=host, Signature={signature}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+        )
+        .as_bytes(),
+        Duration::from_secs(10),
+    )
+    .await;
+    let got = parse(&no_credential);
+    expect_error("no credential", &got, 400, "IncompleteSignatureException");
+    let message = got.1["message"].as_str().or(got.1["Message"].as_str()).unwrap_or_default();
+    assert!(message.contains("requires 'Credential'") && message.contains("Signature=***"), "{message}");
+    assert!(!String::from_utf8_lossy(&no_credential).contains(signature), "the signature was echoed");
     expect_error("unknown operation", &kms_raw(addr, "MakeCoffee", b"{}").await, 400, "UnknownOperationException");
 
     let (state_after, records_after) = snapshot(&server).await;

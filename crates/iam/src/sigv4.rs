@@ -44,8 +44,11 @@ impl SigV4Authorization {
                 signature = Some(v);
             }
         }
-        let missing =
-            |what: &str| MalformedAuthorization(format!("Authorization header requires '{what}' parameter. Authorization={header}"));
+        // AWS quotes the whole header here; its signature is withheld (signatures are among the
+        // secrets no error message carries, and this message also lands in the call's record).
+        let missing = |what: &str| {
+            MalformedAuthorization(format!("Authorization header requires '{what}' parameter. Authorization={}", without_signature(header)))
+        };
         let credential = credential.ok_or_else(|| missing("Credential"))?;
         let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
         let signature = signature.ok_or_else(|| missing("Signature"))?;
@@ -84,9 +87,49 @@ impl SigV4Authorization {
     }
 }
 
+/// `header` with the value of every `Signature=` parameter replaced by `***`.
+fn without_signature(header: &str) -> String {
+    const KEY: &str = "Signature=";
+    let mut out = String::with_capacity(header.len());
+    let mut rest = header;
+    while let Some(i) = rest.find(KEY) {
+        // A parameter starts the header or follows a comma or whitespace (`XSignature=` is not one).
+        let starts_parameter = rest[..i].chars().next_back().is_none_or(|c| c == ',' || c.is_whitespace());
+        out.push_str(&rest[..i + KEY.len()]);
+        rest = &rest[i + KEY.len()..];
+        if starts_parameter {
+            out.push_str("***");
+            rest = &rest[rest.find(|c: char| c == ',' || c.is_whitespace()).unwrap_or(rest.len())..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_quote_the_header_without_its_signature() {
+        let secret_sig = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        for header in [
+            format!("AWS4-HMAC-SHA256 SignedHeaders=host, Signature={secret_sig}"),
+            format!("AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request,Signature={secret_sig}"),
+            format!("AWS4-HMAC-SHA256 Signature={secret_sig}, Credential=AK/20261125/us-east-1/kms/aws4_request"),
+            format!("AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request,\tSignature={secret_sig} , Signature={secret_sig}"),
+        ] {
+            let err = SigV4Authorization::parse(&header).unwrap_err().0;
+            assert!(!err.contains(secret_sig), "{err}");
+            assert!(err.contains("Signature=***") && err.starts_with("Authorization header requires '"), "{err}");
+        }
+        let err =
+            SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request, Signature=x").unwrap_err().0;
+        assert_eq!(
+            err,
+            "Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request, Signature=***"
+        );
+    }
 
     #[test]
     fn parses_sdk_header() {
