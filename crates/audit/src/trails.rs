@@ -188,7 +188,7 @@ pub fn trail_arn(region: &str, account: &str, name: &str) -> String {
 }
 
 /// Where a trail lives in the registry.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TrailKey {
     /// The owning account.
     pub account: String,

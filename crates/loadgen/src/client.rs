@@ -9,6 +9,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpStream;
 
+/// The default account owner's access key, which the soak and crash tests call with.
+pub(crate) const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+
 /// One response.
 pub(crate) struct Reply {
     pub(crate) status: u16,

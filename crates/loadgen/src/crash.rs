@@ -14,11 +14,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::json;
 
-use crate::client::{get, Conn, Rng};
+use crate::client::{get, Conn, Rng, OWNER_KEY};
 use crate::process::{fresh_dir, Keytrail};
 use crate::trail::{delivered_records, start_trail};
-
-const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 
 /// Everything keytrail acknowledged (answered) before it was killed.
 #[derive(Default)]

@@ -12,11 +12,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::client::{get, Conn, Rng};
+use crate::client::{get, Conn, Rng, OWNER_KEY};
 use crate::process::{fresh_dir, Keytrail};
 use crate::trail::{delivered_records, start_trail};
 
-const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 /// An unknown 12-digit access key acts as that account's root: not allowed by the default key policy.
 const STRANGER_KEY: &str = "444455556666";
 

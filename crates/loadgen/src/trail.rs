@@ -5,10 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::client::Conn;
-
-/// The access key both tests call with (the default account's owner).
-const OWNER_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+use crate::client::{Conn, OWNER_KEY};
 
 /// Creates trail `name`, logging every management event of the default account in every region,
 /// delivering under `<data dir>/s3/<name>-logs`, and starts its logging.

@@ -20,12 +20,11 @@ pub(crate) const DELIVERY_KIND: &str = "trail_delivery";
 /// See [`DELIVERY_KIND`].
 pub(crate) const DELIVERY_ID: &str = "all";
 
-/// A trail's delivery mark as stored.
+/// A trail's delivery mark as stored: `{"account", "region", "name", "delivered_through"}`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredMark {
-    account: String,
-    region: String,
-    name: String,
+    #[serde(flatten)]
+    trail: TrailKey,
     delivered_through: u64,
 }
 
@@ -34,10 +33,7 @@ pub(crate) type DeliveryMarks = Vec<(TrailKey, u64)>;
 
 /// The put that stores `marks`.
 pub(crate) fn delivery_marks_op(marks: &DeliveryMarks) -> Result<StateOp, StorageError> {
-    let stored: Vec<StoredMark> = marks
-        .iter()
-        .map(|(k, seq)| StoredMark { account: k.account.clone(), region: k.region.clone(), name: k.name.clone(), delivered_through: *seq })
-        .collect();
+    let stored: Vec<StoredMark> = marks.iter().map(|(trail, seq)| StoredMark { trail: trail.clone(), delivered_through: *seq }).collect();
     Storage::put_op(DELIVERY_KIND, DELIVERY_ID, &stored)
 }
 
@@ -46,11 +42,7 @@ pub(crate) fn delivery_marks_op(marks: &DeliveryMarks) -> Result<StateOp, Storag
 pub(crate) fn resume_delivery(storage: &Storage, cloudtrail: &keytrail_audit::service::CloudTrail) -> Result<DeliveryMarks, StartError> {
     let stored: Vec<(String, Vec<StoredMark>)> =
         storage.load_kind(DELIVERY_KIND).map_err(|e| StartError(format!("cannot load trail delivery marks from the data dir: {e}")))?;
-    let marks: DeliveryMarks = stored
-        .into_iter()
-        .flat_map(|(_, marks)| marks)
-        .map(|m| (TrailKey { account: m.account, region: m.region, name: m.name }, m.delivered_through))
-        .collect();
+    let marks: DeliveryMarks = stored.into_iter().flat_map(|(_, marks)| marks).map(|m| (m.trail, m.delivered_through)).collect();
     cloudtrail.delivery.resume(&marks, &*storage.event_log());
     Ok(marks)
 }

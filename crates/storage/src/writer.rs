@@ -152,13 +152,13 @@ fn write_batch(conn: &mut Connection, encoder: &mut ChunkEncoder, batch: &[Job])
                     }
                 }
                 Job::ClearEvents => {
-                    // Written, though deleted next, so that MAX(seq) below counts them.
-                    write_chunk(&tx, encoder, &mut pending)?;
+                    // Records queued before the clear go with it, unwritten; their numbers count.
+                    let queued = pending.drain(..).map(|e| e.seq as i64).max();
                     // Numbering goes on after a reset, also across a restart: the highest number
                     // is kept before the events go. (Otherwise MAX(seq) of events is the truth, so
                     // commits need not write it: that saved a page per transaction.)
-                    let highest: Option<i64> = tx.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
-                    if let Some(seq) = highest {
+                    let written: Option<i64> = tx.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+                    if let Some(seq) = written.max(queued) {
                         put.execute(params!["meta", "last_seq", seq.to_string().into_bytes()])?;
                     }
                     tx.execute("DELETE FROM events", [])?;
