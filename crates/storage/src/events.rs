@@ -11,9 +11,10 @@ use keytrail_audit::summary::RecordSummary;
 use keytrail_audit::{CloudTrailRecord, EventLog, EventQuery, LookupAttribute, StoredEvent};
 use rusqlite::types::Value as SqlValue;
 
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, Codec};
 use crate::writer::Job;
 use crate::Shared;
+use crate::StorageError;
 
 /// The on-disk history of one data dir.
 pub struct DiskEventLog {
@@ -69,7 +70,7 @@ impl DiskEventLog {
         let limit = q.limit.unwrap_or(usize::MAX);
         let conn = self.shared.reader.lock();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut read_chunk = conn.prepare_cached("SELECT body FROM event_chunks WHERE first_seq = ?1")?;
+        let mut read_chunk = conn.prepare_cached("SELECT body, codec FROM event_chunks WHERE first_seq = ?1")?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
         // Rows come in seq order, so the records of one chunk come together: one inflated at a time.
@@ -81,8 +82,11 @@ impl DiskEventLog {
             let json = match (row.get::<_, Option<i64>>(3)?, row.get::<_, Option<i64>>(4)?) {
                 (Some(first_seq), Some(pos)) => {
                     if current.as_ref().map(|(id, _)| *id) != Some(first_seq) {
-                        let body: Vec<u8> = read_chunk.query_row([first_seq], |r| r.get(0))?;
-                        match Chunk::decode(&body) {
+                        let (body, code): (Vec<u8>, i64) = read_chunk.query_row([first_seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                        let decoded = Codec::from_code(code)
+                            .ok_or_else(|| StorageError::new(format!("a stored chunk has an unknown codec ({code})")))
+                            .and_then(|codec| Chunk::decode(&body, codec));
+                        match decoded {
                             Ok(chunk) => current = Some((first_seq, chunk)),
                             Err(e) => {
                                 tracing::error!(seq, error = %e, "a stored chunk does not decode; its record skipped");
@@ -206,57 +210,78 @@ mod tests {
         format!("{:08x}-0000-4000-8000-{:012x}", i * 7919 % 1000, i)
     }
 
-    /// A data dir as keytrail wrote it in format 1 or 2: each record's JSON inline, three indexes,
-    /// and (format 2) the event_ids copy or (format 1) a unique event_id.
+    /// A data dir as keytrail wrote it in format 1 or 2 (each record's JSON inline, three
+    /// indexes, and (format 2) the event_ids copy or (format 1) a unique event_id) or in format 3
+    /// (records in deflated chunks of 16, no codec column).
     fn old_format_dir(dir: &std::path::Path, version: i64, records: usize) {
         std::fs::create_dir_all(dir).unwrap();
         let conn = rusqlite::Connection::open(dir.join(crate::schema::DB_FILE)).unwrap();
         let unique = if version == 1 { "UNIQUE" } else { "" };
+        let chunked = if version == 3 { ", chunk INTEGER, pos INTEGER" } else { "" };
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=WAL;
              CREATE TABLE state(kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;
              CREATE TABLE events(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL {unique}, recipient TEXT NOT NULL,
-                 region TEXT NOT NULL, event_name TEXT NOT NULL, epoch INTEGER NOT NULL, json TEXT NOT NULL);
-             CREATE INDEX events_by_recipient ON events(recipient, region, seq);
-             CREATE INDEX events_by_name ON events(event_name, seq);
-             CREATE INDEX events_by_time ON events(epoch);
+                 region TEXT NOT NULL, event_name TEXT NOT NULL, epoch INTEGER NOT NULL, json TEXT NOT NULL{chunked});
              PRAGMA user_version = {version};"
         ))
         .unwrap();
+        match version {
+            3 => conn.execute_batch("CREATE TABLE event_chunks(first_seq INTEGER PRIMARY KEY, body BLOB NOT NULL);").unwrap(),
+            _ => conn
+                .execute_batch(
+                    "CREATE INDEX events_by_recipient ON events(recipient, region, seq);
+                     CREATE INDEX events_by_name ON events(event_name, seq);
+                     CREATE INDEX events_by_time ON events(epoch);",
+                )
+                .unwrap(),
+        }
         if version == 2 {
             conn.execute_batch("CREATE TABLE event_ids(seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL);").unwrap();
         }
-        for i in 0..records {
-            let r = record(&id(i));
-            conn.execute(
-                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![
-                    i as i64 + 1,
-                    r.event_id,
-                    r.recipient_account_id,
-                    r.aws_region,
-                    r.event_name,
-                    1_795_000_000i64,
-                    r.to_json()
-                ],
-            )
-            .unwrap();
+        let records: Vec<CloudTrailRecord> = (0..records).map(|i| record(&id(i))).collect();
+        for (i, r) in records.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let mut columns: Vec<rusqlite::types::Value> = vec![
+                seq.into(),
+                r.event_id.clone().into(),
+                r.recipient_account_id.clone().into(),
+                r.aws_region.clone().into(),
+                r.event_name.clone().into(),
+                1_795_000_000i64.into(),
+            ];
+            match version {
+                3 => columns.extend([String::new().into(), (seq - (i % 16) as i64).into(), ((i % 16) as i64).into()]),
+                _ => columns.push(r.to_json().into()),
+            }
+            let marks = vec!["?"; columns.len()].join(", ");
+            conn.execute(&format!("INSERT INTO events VALUES ({marks})"), rusqlite::params_from_iter(columns)).unwrap();
             if version == 2 {
-                conn.execute("INSERT INTO event_ids VALUES (?1, ?2)", rusqlite::params![i as i64 + 1, r.event_id]).unwrap();
+                conn.execute("INSERT INTO event_ids VALUES (?1, ?2)", rusqlite::params![seq, r.event_id]).unwrap();
+            }
+        }
+        if version == 3 {
+            for (n, group) in records.chunks(16).enumerate() {
+                let text = group.iter().map(CloudTrailRecord::to_json).collect::<Vec<_>>().join("\n");
+                conn.execute(
+                    "INSERT INTO event_chunks VALUES (?1, ?2)",
+                    rusqlite::params![(n * 16) as i64 + 1, crate::chunk::tests::deflated(&text)],
+                )
+                .unwrap();
             }
         }
     }
 
-    /// Records written in chunks (format 3) and records left inline by formats 1 and 2 read back
-    /// the same: by id, newest first with a limit, in order, exactly as first serialized; a
+    /// Records written in LZ4 chunks (format 4), in deflated chunks by format 3, and left inline
+    /// by formats 1 and 2 read back the same: by id, newest first with a limit, in order, exactly as first serialized; a
     /// transaction of more records than a chunk holds is split; numbering survives a reset.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn records_in_chunks_and_inline_records_of_older_formats_read_back_alike() {
-        for version in [3, 2, 1] {
+        for version in [4, 3, 2, 1] {
             let dir = std::env::temp_dir().join(format!("kt-event-format-{version}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            let old = if version < 3 { 40 } else { 0 };
-            if version < 3 {
+            let old = if version < 4 { 40 } else { 0 };
+            if version < 4 {
                 old_format_dir(&dir, version, old);
             }
             let store = KeyStore::new();

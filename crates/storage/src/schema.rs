@@ -7,7 +7,7 @@ use crate::StorageError;
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "keytrail.db";
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 /// Opens (creating if needed) the database at `path` and sets it up for durable writes.
 pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
@@ -24,7 +24,7 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
 /// Creates the tables on first use, checks the format version, and brings older formats to
 /// this one in place (no record is rewritten).
 pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > VERSION {
         return Err(StorageError::new(format!(
             "the data dir was written by a newer keytrail (format {version}; this one reads up to {VERSION})"
@@ -45,6 +45,17 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
              DROP INDEX IF EXISTS events_by_time;
              DROP TABLE IF EXISTS event_ids;
              PRAGMA user_version = 3;
+             COMMIT;",
+        )?;
+        version = 3;
+    }
+    if version == 3 {
+        // Format 3 deflated every chunk; format 4 writes LZ4 and says so per chunk (chunk.rs).
+        // The column's default marks the chunks already there as deflate.
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE event_chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+             PRAGMA user_version = 4;
              COMMIT;",
         )?;
         return Ok(());
@@ -75,9 +86,10 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
              chunk      INTEGER,
              pos        INTEGER
          );
-         -- The records of one transaction (at most chunk::MAX_RECORDS), keyed by the first one's seq.
-         CREATE TABLE IF NOT EXISTS event_chunks(first_seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
-         PRAGMA user_version = 3;
+         -- The records of one transaction (at most chunk::MAX_RECORDS), keyed by the first one's
+         -- seq, compressed with codec (chunk::Codec: 0 deflate, 1 LZ4).
+         CREATE TABLE IF NOT EXISTS event_chunks(first_seq INTEGER PRIMARY KEY, body BLOB NOT NULL, codec INTEGER NOT NULL DEFAULT 0);
+         PRAGMA user_version = 4;
          COMMIT;",
     )?;
     Ok(())

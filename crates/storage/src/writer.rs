@@ -184,7 +184,11 @@ fn write_chunk(tx: &rusqlite::Transaction<'_>, encoder: &mut ChunkEncoder, pendi
     let Some(first) = pending.first() else { return Ok(0) };
     let first_seq = first.seq as i64;
     let body = encoder.encode(pending.iter().map(|e| e.json.as_str()))?;
-    tx.prepare_cached("INSERT INTO event_chunks(first_seq, body) VALUES (?1, ?2)")?.execute(params![first_seq, body])?;
+    tx.prepare_cached("INSERT INTO event_chunks(first_seq, body, codec) VALUES (?1, ?2, ?3)")?.execute(params![
+        first_seq,
+        body,
+        ChunkEncoder::CODEC as i64
+    ])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO events(seq, event_id, recipient, region, event_name, epoch, json, chunk, pos) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8)",
