@@ -8,9 +8,11 @@
 
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
+use crate::packed::{PackedGroup, Scratch, GROUP};
 use crate::recorder::StoredEvent;
+use crate::summary::Field;
 
 /// LookupEvents' lookup attributes (one per request).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,17 +38,55 @@ pub enum LookupAttribute {
 impl LookupAttribute {
     /// True when `e` has this attribute value.
     pub fn matches(&self, e: &StoredEvent) -> bool {
-        let r = &e.summary;
+        self.holds_for(e)
+    }
+
+    /// [`LookupAttribute::matches`] over any form history keeps a record in.
+    pub(crate) fn holds_for(&self, e: &impl Searchable) -> bool {
+        let is = |field: Field, v: &str| e.text(field) == Some(v);
         match self {
-            LookupAttribute::EventId(v) => &r.event_id == v,
-            LookupAttribute::EventName(v) => &r.event_name == v,
-            LookupAttribute::ReadOnly(v) => r.read_only.to_string() == *v,
-            LookupAttribute::Username(v) => r.username.as_deref() == Some(v.as_str()),
-            LookupAttribute::ResourceType(v) => r.resources.iter().any(|x| &x.resource_type == v),
-            LookupAttribute::ResourceName(v) => r.resources.iter().any(|x| &x.arn == v),
-            LookupAttribute::EventSource(v) => &r.event_source == v,
-            LookupAttribute::AccessKeyId(v) => r.access_key_id.as_deref() == Some(v.as_str()),
+            LookupAttribute::EventId(v) => is(Field::EventId, v),
+            LookupAttribute::EventName(v) => is(Field::EventName, v),
+            LookupAttribute::ReadOnly(v) => e.read_only().to_string() == *v,
+            LookupAttribute::Username(v) => is(Field::Username, v),
+            LookupAttribute::ResourceType(v) => e.any_resource(&mut |resource_type, _| resource_type == v),
+            LookupAttribute::ResourceName(v) => e.any_resource(&mut |_, arn| arn == v),
+            LookupAttribute::EventSource(v) => is(Field::EventSource, v),
+            LookupAttribute::AccessKeyId(v) => is(Field::AccessKeyId, v),
         }
+    }
+}
+
+/// What a query reads of a record, whatever form history keeps it in: whole (`StoredEvent`) or
+/// packed with the older records of its group (`packed.rs`).
+pub(crate) trait Searchable {
+    /// The record's place in history.
+    fn seq(&self) -> u64;
+    /// Its `eventTime` as Unix seconds.
+    fn epoch_seconds(&self) -> i64;
+    /// One of its summary's text fields.
+    fn text(&self, field: Field) -> Option<&str>;
+    /// `readOnly`.
+    fn read_only(&self) -> bool;
+    /// Whether `test(type, ARN)` holds for one of its resources.
+    fn any_resource(&self, test: &mut dyn FnMut(&str, &str) -> bool) -> bool;
+}
+
+impl Searchable for StoredEvent {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn epoch_seconds(&self) -> i64 {
+        self.epoch_seconds
+    }
+    fn text(&self, field: Field) -> Option<&str> {
+        self.summary.text(field)
+    }
+    fn read_only(&self) -> bool {
+        self.summary.read_only
+    }
+    fn any_resource(&self, test: &mut dyn FnMut(&str, &str) -> bool) -> bool {
+        self.summary.resources.iter().any(|r| test(&r.resource_type, &r.arn))
     }
 }
 
@@ -78,15 +118,20 @@ pub struct EventQuery {
 impl EventQuery {
     /// The reference predicate (everything except ordering and limit).
     pub fn matches(&self, e: &StoredEvent) -> bool {
-        let r = &e.summary;
-        self.recipient_account.as_deref().is_none_or(|a| r.recipient_account_id == a)
-            && self.region.as_deref().is_none_or(|g| r.aws_region == g)
-            && self.event_name.as_deref().is_none_or(|n| r.event_name == n)
-            && self.after_seq.is_none_or(|s| e.seq > s)
-            && self.before_seq.is_none_or(|s| e.seq < s)
-            && self.start_time.is_none_or(|t| e.epoch_seconds >= t)
-            && self.end_time.is_none_or(|t| e.epoch_seconds <= t)
-            && self.attribute.as_ref().is_none_or(|a| a.matches(e))
+        self.holds_for(e)
+    }
+
+    /// [`EventQuery::matches`] over any form history keeps a record in.
+    pub(crate) fn holds_for(&self, e: &impl Searchable) -> bool {
+        let is = |field: Field, wanted: &Option<String>| wanted.as_deref().is_none_or(|v| e.text(field) == Some(v));
+        is(Field::RecipientAccountId, &self.recipient_account)
+            && is(Field::AwsRegion, &self.region)
+            && is(Field::EventName, &self.event_name)
+            && self.after_seq.is_none_or(|s| e.seq() > s)
+            && self.before_seq.is_none_or(|s| e.seq() < s)
+            && self.start_time.is_none_or(|t| e.epoch_seconds() >= t)
+            && self.end_time.is_none_or(|t| e.epoch_seconds() <= t)
+            && self.attribute.as_ref().is_none_or(|a| a.holds_for(e))
     }
 }
 
@@ -108,75 +153,104 @@ pub trait EventLog: Send + Sync {
     fn last_seq(&self) -> u64;
     /// Forgets everything (control API `reset`).
     fn clear(&self);
+    /// Work the log does after an append, outside the recorder's order lock so that other calls
+    /// keep recording meanwhile (the memory log packs its older records here).
+    fn compact(&self) {}
 }
 
 /// History in memory, oldest first.
+///
+/// The newest records are kept whole; every [`GROUP`] of them is then packed (`packed.rs`):
+/// their JSON compressed together, their summaries as indexes into the group's distinct
+/// strings. Why: a record kept whole is ~2.1 KB (its JSON, its summary's dozen strings), and on
+/// the machines keytrail is measured on, memory that history grows into costs ~2.8 µs of CPU per
+/// KB (the kernel zeroing it, the allocator's first touch) — ~9% of a recorded call
+/// (BENCHMARKS.md). Packed, a record takes a few hundred bytes, and the whole JSON it came from
+/// is freed for the next calls to reuse. Queries read summaries in place and unpack a group only
+/// for the records they return. Packing happens in `compact`, after the recorder's order lock
+/// is released.
 #[derive(Default)]
 pub struct MemoryEventLog {
-    events: RwLock<Chunks>,
+    events: RwLock<Kept>,
+    /// Held by the call packing a group, with the buffers packing reuses.
+    packer: Mutex<Scratch>,
 }
 
-/// Records per chunk of the in-memory history.
-const CHUNK: usize = 4096;
-
-/// A list that grows by whole chunks and never moves what it holds.
-///
-/// Why: one `Vec` of a million records doubles by copying 8 MB while appends wait on the write
-/// lock — a latency spike for every call in flight at that moment. A new chunk is one small
-/// allocation.
 #[derive(Default)]
-struct Chunks {
-    chunks: Vec<Vec<Arc<StoredEvent>>>,
+struct Kept {
+    /// Packed groups, oldest first, each of exactly [`GROUP`] records.
+    packed: Vec<PackedGroup>,
+    /// The records after them, kept whole until packed (fewer than [`GROUP`] at rest).
+    open: Vec<Arc<StoredEvent>>,
     len: usize,
-}
-
-impl Chunks {
-    fn push(&mut self, e: Arc<StoredEvent>) {
-        match self.chunks.last_mut() {
-            Some(last) if last.len() < CHUNK => last.push(e),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(e);
-                self.chunks.push(chunk);
-            }
-        }
-        self.len += 1;
-    }
-
-    fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<StoredEvent>> {
-        self.chunks.iter().flatten()
-    }
-
-    fn last(&self) -> Option<&Arc<StoredEvent>> {
-        self.chunks.last().and_then(|c| c.last())
-    }
-
-    fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
-    }
 }
 
 impl EventLog for MemoryEventLog {
     fn append(&self, events: &[Arc<StoredEvent>]) {
         let mut kept = self.events.write();
-        for e in events {
-            kept.push(e.clone());
+        kept.open.extend(events.iter().cloned());
+        kept.len += events.len();
+    }
+
+    fn compact(&self) {
+        // One packer at a time; a call that finds one at work leaves the packing to it (it
+        // packs until fewer than a group remain, or the next call's compact does).
+        let Some(mut scratch) = self.packer.try_lock() else { return };
+        loop {
+            // Packed from a copy of the group's handles, with no lock held: calls keep
+            // recording and readers keep reading meanwhile.
+            let group: Vec<Arc<StoredEvent>> = {
+                let kept = self.events.read();
+                match kept.open.get(..GROUP) {
+                    Some(group) => group.to_vec(),
+                    None => return,
+                }
+            };
+            let packed = PackedGroup::pack(&group, &mut scratch);
+            let mut kept = self.events.write();
+            // A reset may have emptied history meanwhile: only the same records are replaced.
+            if kept.open.len() < GROUP || kept.open[0].seq != group[0].seq {
+                return;
+            }
+            kept.open.drain(..GROUP);
+            kept.packed.push(packed);
         }
     }
 
     fn query(&self, q: &EventQuery) -> Vec<Arc<StoredEvent>> {
-        let events = self.events.read();
+        let kept = self.events.read();
         let limit = q.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
         if q.newest_first {
-            events.iter().rev().filter(|e| q.matches(e)).take(limit).cloned().collect()
+            out.extend(kept.open.iter().rev().filter(|e| q.matches(e)).take(limit).cloned());
+            for group in kept.packed.iter().rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                group.collect(q, true, limit, &mut out);
+            }
         } else {
-            events.iter().filter(|e| q.matches(e)).take(limit).cloned().collect()
+            for group in &kept.packed {
+                if out.len() >= limit {
+                    break;
+                }
+                group.collect(q, false, limit, &mut out);
+            }
+            let room = limit - out.len();
+            out.extend(kept.open.iter().filter(|e| q.matches(e)).take(room).cloned());
         }
+        out
     }
 
     fn seq_of(&self, event_id: &str) -> Option<u64> {
-        self.events.read().iter().find(|e| e.summary.event_id == event_id).map(|e| e.seq)
+        // Newest first: `since=` pollers ask for a record they saw recently.
+        let kept = self.events.read();
+        kept.open
+            .iter()
+            .rev()
+            .find(|e| e.summary.event_id == event_id)
+            .map(|e| e.seq)
+            .or_else(|| kept.packed.iter().rev().find_map(|group| group.seq_of(event_id)))
     }
 
     fn len(&self) -> usize {
@@ -184,47 +258,134 @@ impl EventLog for MemoryEventLog {
     }
 
     fn last_seq(&self) -> u64 {
-        self.events.read().last().map(|e| e.seq).unwrap_or(0)
+        let kept = self.events.read();
+        kept.open.last().map(|e| e.seq).or_else(|| kept.packed.last().map(PackedGroup::last_seq)).unwrap_or(0)
     }
 
     fn clear(&self) {
-        self.events.write().clear();
+        *self.events.write() = Kept::default();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{CloudTrailRecord, Resource};
     use crate::summary::RecordSummary;
 
-    fn event(seq: u64) -> Arc<StoredEvent> {
-        let record = crate::record::CloudTrailRecord { event_id: format!("id-{seq}"), ..crate::record::tests::sample() };
-        Arc::new(StoredEvent { seq, epoch_seconds: seq as i64, summary: RecordSummary::of(&record), json: String::new() })
+    /// A record that varies with `seq` in every field queries read.
+    fn record(seq: u64) -> CloudTrailRecord {
+        let mut record = CloudTrailRecord { event_id: format!("id-{seq}"), ..crate::record::tests::sample() };
+        record.event_name = ["Decrypt", "Encrypt", "CreateKey"][seq as usize % 3].into();
+        record.aws_region = ["us-east-1", "eu-west-1"][seq as usize % 2].into();
+        record.recipient_account_id = ["111122223333", "444455556666"][seq as usize % 5 / 4].into();
+        record.read_only = seq % 4 != 0;
+        record.error_code = (seq % 7 == 0).then(|| "AccessDeniedException".into());
+        record.resources = (seq % 6 != 0).then(|| {
+            (0..seq % 3)
+                .map(|n| Resource {
+                    account_id: "111122223333".into(),
+                    resource_type: "AWS::KMS::Key".into(),
+                    arn: format!("arn:aws:kms:us-east-1:111122223333:key/k{}", (seq + n) % 10),
+                })
+                .collect()
+        });
+        record
     }
 
-    #[test]
-    fn memory_history_answers_the_same_across_chunks() {
+    fn event(seq: u64) -> Arc<StoredEvent> {
+        let record = record(seq);
+        let json = record.to_json();
+        Arc::new(StoredEvent { seq, epoch_seconds: 1_795_000_000 + seq as i64 / 10, summary: RecordSummary::of(&record), json })
+    }
+
+    fn filled(total: u64) -> MemoryEventLog {
         let log = MemoryEventLog::default();
-        let total = 2 * CHUNK as u64 + 5;
         for first in (1..=total).step_by(3) {
             let batch: Vec<_> = (first..(first + 3).min(total + 1)).map(event).collect();
             log.append(&batch);
+            log.compact();
         }
+        assert_eq!(log.events.read().packed.len(), total as usize / GROUP, "every full group packed");
+        log
+    }
+
+    #[test]
+    fn memory_history_answers_the_same_across_groups() {
+        let total = 3 * GROUP as u64 + 5;
+        let log = filled(total);
         assert_eq!(log.len(), total as usize);
         assert_eq!(log.last_seq(), total);
         let seqs = |q: EventQuery| log.query(&q).iter().map(|e| e.seq).collect::<Vec<_>>();
         assert_eq!(seqs(EventQuery::default()), (1..=total).collect::<Vec<_>>(), "oldest first, nothing lost or repeated");
         assert_eq!(seqs(EventQuery { newest_first: true, limit: Some(3), ..EventQuery::default() }), [total, total - 1, total - 2]);
-        let around = CHUNK as u64;
+        let around = GROUP as u64;
         assert_eq!(
             seqs(EventQuery { after_seq: Some(around - 2), before_seq: Some(around + 3), ..EventQuery::default() }),
             [around - 1, around, around + 1, around + 2],
-            "a range across a chunk boundary"
+            "a range across a group boundary"
         );
-        assert_eq!(log.seq_of(&format!("id-{}", around + 1)), Some(around + 1));
+        for seq in [1, around, around + 1, total] {
+            assert_eq!(log.seq_of(&format!("id-{seq}")), Some(seq));
+        }
         assert_eq!(log.seq_of("id-0"), None);
         log.clear();
         assert_eq!((log.len(), log.last_seq()), (0, 0));
         assert!(log.query(&EventQuery::default()).is_empty());
+    }
+
+    /// Packed records come back exactly as recorded (JSON byte for byte, summary field for field)
+    /// and every kind of query selects the same records from them as the reference predicate
+    /// does from the records whole.
+    #[test]
+    fn packed_records_read_back_whole_and_answer_like_the_reference() {
+        let total = 4 * GROUP as u64 + 17;
+        let log = filled(total);
+        let whole: Vec<Arc<StoredEvent>> = (1..=total).map(event).collect();
+        for e in log.query(&EventQuery::default()) {
+            let original = &whole[e.seq as usize - 1];
+            assert_eq!(e.json, original.json, "record {}", e.seq);
+            assert_eq!(e.summary, original.summary, "record {}", e.seq);
+            assert_eq!(e.epoch_seconds, original.epoch_seconds);
+        }
+        let attributes = [
+            LookupAttribute::EventId("id-70".into()),
+            LookupAttribute::EventName("Encrypt".into()),
+            LookupAttribute::ReadOnly("false".into()),
+            LookupAttribute::Username("alice".into()),
+            LookupAttribute::ResourceType("AWS::KMS::Key".into()),
+            LookupAttribute::ResourceName("arn:aws:kms:us-east-1:111122223333:key/k3".into()),
+            LookupAttribute::EventSource("kms.amazonaws.com".into()),
+            LookupAttribute::AccessKeyId("nothing".into()),
+        ];
+        let mut queries: Vec<EventQuery> =
+            attributes.into_iter().map(|a| EventQuery { attribute: Some(a), ..EventQuery::default() }).collect();
+        queries.push(EventQuery {
+            recipient_account: Some("444455556666".into()),
+            region: Some("eu-west-1".into()),
+            ..EventQuery::default()
+        });
+        queries.push(EventQuery {
+            event_name: Some("CreateKey".into()),
+            start_time: Some(1_795_000_010),
+            end_time: Some(1_795_000_020),
+            ..EventQuery::default()
+        });
+        let mut selective = 0;
+        for q in queries {
+            let selected = whole.iter().filter(|e| q.matches(e)).count();
+            selective += usize::from(selected > 0 && selected < whole.len());
+            for (newest_first, limit) in [(false, None), (true, None), (true, Some(5)), (false, Some(70))] {
+                let q = EventQuery { newest_first, limit, ..q.clone() };
+                let mut expected: Vec<u64> = whole.iter().filter(|e| q.matches(e)).map(|e| e.seq).collect();
+                if newest_first {
+                    expected.reverse();
+                }
+                expected.truncate(limit.unwrap_or(usize::MAX));
+                let got: Vec<u64> = log.query(&q).iter().map(|e| e.seq).collect();
+                assert_eq!(got, expected, "{q:?}");
+            }
+        }
+        assert!(selective >= 7, "only {selective} of the queries select some records but not all");
     }
 }

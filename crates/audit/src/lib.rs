@@ -9,6 +9,7 @@
 //! - `identity` — `userIdentity` for each kind of caller, including the key owner's view.
 //! - `history` — where records are kept (`EventLog`: memory or disk) and how they are queried.
 //! - `summary` — the fields of a record that history keeps besides its JSON, for queries.
+//! - `packed` — history's compact form for all but its newest records (JSON compressed by group).
 //! - `recorder` — the cheap-to-clone handle every call's records go through: history and `--events-out`.
 //! - `events_out` — the `--events-out` writer thread: one write per gathered batch of lines.
 //! - `timefmt` — the time formats CloudTrail records use.
@@ -26,6 +27,7 @@ pub mod events_out;
 pub mod history;
 pub mod identity;
 pub mod lookup;
+mod packed;
 pub mod record;
 pub mod recorder;
 pub mod selectors;

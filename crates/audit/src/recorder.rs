@@ -119,6 +119,7 @@ impl Recorder {
             sink.accept(&stored);
         }
         drop(order);
+        self.inner.history.compact();
         stored
     }
 

@@ -65,6 +65,68 @@ impl RecordSummary {
     pub fn of(record: &CloudTrailRecord) -> RecordSummary {
         Self::from_record(record.clone())
     }
+
+    /// The value of a text field (`None`: the record has none).
+    pub fn text(&self, field: Field) -> Option<&str> {
+        match field {
+            Field::EventId => Some(&self.event_id),
+            Field::EventName => Some(&self.event_name),
+            Field::EventSource => Some(&self.event_source),
+            Field::EventType => Some(&self.event_type),
+            Field::EventCategory => Some(&self.event_category),
+            Field::ErrorCode => self.error_code.as_deref(),
+            Field::AwsRegion => Some(&self.aws_region),
+            Field::RecipientAccountId => Some(&self.recipient_account_id),
+            Field::UserArn => self.user_arn.as_deref(),
+            Field::AccessKeyId => self.access_key_id.as_deref(),
+            Field::Username => self.username.as_deref(),
+        }
+    }
+}
+
+/// The text fields of a summary, named, for code that reads summaries in more than one form
+/// (history keeps its older records packed: `packed.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `eventID`.
+    EventId,
+    /// `eventName`.
+    EventName,
+    /// `eventSource`.
+    EventSource,
+    /// `eventType`.
+    EventType,
+    /// `eventCategory`.
+    EventCategory,
+    /// `errorCode`.
+    ErrorCode,
+    /// `awsRegion`.
+    AwsRegion,
+    /// `recipientAccountId`.
+    RecipientAccountId,
+    /// `userIdentity.arn`.
+    UserArn,
+    /// `userIdentity.accessKeyId`.
+    AccessKeyId,
+    /// LookupEvents' user name.
+    Username,
+}
+
+impl Field {
+    /// Every field, in a fixed order (a packed record's fields are indexed by it).
+    pub const ALL: [Field; 11] = [
+        Field::EventId,
+        Field::EventName,
+        Field::EventSource,
+        Field::EventType,
+        Field::EventCategory,
+        Field::ErrorCode,
+        Field::AwsRegion,
+        Field::RecipientAccountId,
+        Field::UserArn,
+        Field::AccessKeyId,
+        Field::Username,
+    ];
 }
 
 #[cfg(test)]
