@@ -277,6 +277,60 @@ async fn header_floods_are_refused_without_harm() {
     server.kms().list_keys().send().await.expect("still serving");
 }
 
+/// Connections that sit idle, or trickle a request head without ever finishing it, are closed
+/// after one to two idle timeouts; a connection whose requests keep coming stays open however
+/// long it lives, and so does one whose request is still being answered (a stalled body is the
+/// body timeout's).
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed_busy_ones_are_not() {
+    let timeout = Duration::from_secs(1);
+    let server = Server::start_with(keytrail_server::Options { idle_connection_timeout: timeout, ..Default::default() }).await;
+    let addr = server.addr;
+    let closed_within = |mut stream: TcpStream, limit: Duration| async move {
+        let mut buf = Vec::new();
+        tokio::time::timeout(limit, stream.read_to_end(&mut buf)).await.is_ok_and(|read| read.is_ok())
+    };
+    let started = std::time::Instant::now();
+    let silent = TcpStream::connect(addr).await.unwrap();
+    let mut trickling = TcpStream::connect(addr).await.unwrap();
+    let mut kept_busy = TcpStream::connect(addr).await.unwrap();
+    let list_keys = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.ListKeys\r\ncontent-type: application/x-amz-json-1.1\r\n\
+         authorization: {AUTH}\r\ncontent-length: 2\r\n\r\n{{}}"
+    );
+    // For four timeouts, every 200 ms: a byte of a never-ending head on one connection, a whole
+    // request on another.
+    let head = b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.ListKeys\r\nx-padding: ";
+    for tick in 0..20 {
+        let _ = trickling.write_all(&head[tick..tick + 1]).await;
+        kept_busy.write_all(list_keys.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 4096];
+        let n = kept_busy.read(&mut buf).await.unwrap();
+        assert_eq!(parse(&buf[..n]).0, 200, "a busy connection is served: {}", String::from_utf8_lossy(&buf[..n]));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(started.elapsed() >= timeout * 4);
+    assert!(closed_within(silent, Duration::from_millis(100)).await, "a silent connection outlived two idle timeouts");
+    assert!(closed_within(trickling, Duration::from_millis(100)).await, "a never-finished request head outlived two idle timeouts");
+    // The busy connection still answers, then, left alone, is closed too.
+    kept_busy.write_all(list_keys.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = kept_busy.read(&mut buf).await.unwrap();
+    assert_eq!(parse(&buf[..n]).0, 200);
+    assert!(closed_within(kept_busy, timeout * 2 + Duration::from_secs(1)).await, "an idle keep-alive connection is closed");
+    // A request whose body is still coming is not cut by the idle guard: the body timeout answers it.
+    let mut slow_body = TcpStream::connect(addr).await.unwrap();
+    slow_body
+        .write_all(format!("POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.ListKeys\r\nauthorization: {AUTH}\r\ncontent-length: 10\r\n\r\n{{").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let waited =
+        tokio::time::timeout(keytrail_server::http::BODY_READ_TIMEOUT + Duration::from_secs(5), slow_body.read_to_end(&mut buf)).await;
+    assert!(waited.is_ok(), "a stalled body holds its connection forever");
+    expect_error("stalled body under the idle guard", &parse(&buf), 408, "RequestTimeoutException");
+}
+
 #[tokio::test]
 async fn slow_and_half_closed_connections_do_not_block_or_change_anything() {
     let server = Server::start().await;

@@ -13,6 +13,7 @@
 
 pub mod cloudtrail_api;
 pub mod config;
+mod connection;
 pub mod control;
 mod durable;
 pub mod http;
@@ -29,8 +30,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
@@ -298,22 +297,7 @@ pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output =
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                // Formatted once per connection, not per request (it is in every record).
-                let source_ip: Arc<str> = remote.ip().to_string().into();
-                let service = service_fn(move |req| http::handle(app.clone(), req, source_ip.clone()));
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
+                connection::spawn(stream, remote, &app, &graceful);
             }
             _ = &mut shutdown => break,
         }
@@ -324,6 +308,5 @@ pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output =
         tracing::warn!("in-flight requests did not finish within 10 s");
     }
     app.shutdown().await;
-    let _ = TokioExecutor::new();
     Ok(())
 }

@@ -30,6 +30,10 @@ pub struct Options {
     pub trail_dir: Option<PathBuf>,
     /// How often trails deliver log files, in seconds of mock time.
     pub trail_delivery_seconds: u64,
+    /// A connection on which no request begins for this long, and none is being answered, is
+    /// closed within twice this (`connection.rs`). Not a flag: 30 s, as hyper's header timeout
+    /// was; tests shorten it.
+    pub idle_connection_timeout: std::time::Duration,
 }
 
 impl Default for Options {
@@ -46,6 +50,7 @@ impl Default for Options {
             file: ConfigFile::default(),
             trail_dir: None,
             trail_delivery_seconds: 300,
+            idle_connection_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
