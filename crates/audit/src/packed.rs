@@ -26,7 +26,7 @@ const ABSENT: u32 = u32::MAX;
 pub(crate) struct PackedGroup {
     /// The records' JSON, one after another, as an LZ4 block after its length.
     body: Box<[u8]>,
-    /// The distinct strings of the records' summaries.
+    /// The strings of the records' summaries (a value consecutive records share is kept once).
     strings: Box<[Box<str>]>,
     /// Resources, as indexes into `strings`: account, type, ARN.
     resources: Box<[[u32; 3]]>,
@@ -241,8 +241,8 @@ impl Searchable for PackedView<'_> {
         self.record.epoch_seconds
     }
     fn text(&self, field: Field) -> Option<&str> {
-        let slot = Field::ALL.iter().position(|f| *f == field)?;
-        self.group.string(self.record.fields[slot])
+        // `Field::ALL` lists the fields in declaration order, so a field's discriminant is its slot.
+        self.group.string(self.record.fields[field as usize])
     }
     fn read_only(&self) -> bool {
         self.record.read_only

@@ -113,7 +113,7 @@ pub enum Field {
 }
 
 impl Field {
-    /// Every field, in a fixed order (a packed record's fields are indexed by it).
+    /// Every field, in declaration order (a packed record's fields are indexed by `field as usize`).
     pub const ALL: [Field; 11] = [
         Field::EventId,
         Field::EventName,
@@ -134,6 +134,18 @@ mod tests {
     use super::*;
     use crate::identity::UserIdentity;
     use crate::record::tests::sample;
+
+    /// A field's discriminant is its place in `Field::ALL` (packed records index by it), and
+    /// `text` reads each field.
+    #[test]
+    fn fields_are_listed_in_declaration_order() {
+        for (slot, field) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(field as usize, slot, "{field:?}");
+        }
+        let summary = RecordSummary::of(&sample());
+        assert_eq!(summary.text(Field::EventName), Some("Decrypt"));
+        assert_eq!(summary.text(Field::ErrorCode), None);
+    }
 
     /// Each field comes from the record; the LookupEvents user name follows the identity type.
     #[test]
