@@ -161,8 +161,7 @@ pub trait EventLog: Send + Sync {
 /// History in memory, oldest first.
 ///
 /// The newest records are kept whole; every [`GROUP`] of them is then packed (`packed.rs`):
-/// their JSON compressed together, their summaries as indexes into the group's distinct
-/// strings. Why: a record kept whole is ~2.1 KB (its JSON, its summary's dozen strings), and on
+/// their JSON compressed together, their summaries as indexes into the group's strings. Why: a record kept whole is ~2.1 KB (its JSON, its summary's dozen strings), and on
 /// the machines keytrail is measured on, memory that history grows into costs ~2.8 µs of CPU per
 /// KB (the kernel zeroing it, the allocator's first touch) — ~9% of a recorded call
 /// (BENCHMARKS.md). Packed, a record takes a few hundred bytes, and the whole JSON it came from
@@ -178,7 +177,9 @@ pub struct MemoryEventLog {
 
 #[derive(Default)]
 struct Kept {
-    /// Packed groups, oldest first, each of exactly [`GROUP`] records.
+    /// Packed groups, oldest first, each of exactly [`GROUP`] records. A group's handle is 64
+    /// bytes, so growing this copies ~1 MB per million records, rarely (the per-record `Vec`
+    /// it replaces copied 8 MB per million under the write lock).
     packed: Vec<PackedGroup>,
     /// The records after them, kept whole until packed (fewer than [`GROUP`] at rest).
     open: Vec<Arc<StoredEvent>>,
