@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 
 use crate::history::{EventLog, EventQuery};
 use crate::recorder::{RecordSink, StoredEvent};
-use crate::trails::{TrailKey, Trails};
+use crate::trails::{Trail, TrailKey, Trails};
 
 /// CloudTrail's delivery cadence ("about every 5 minutes").
 pub const DEFAULT_DELIVERY_INTERVAL_SECONDS: i64 = 300;
@@ -104,11 +104,8 @@ impl Delivery {
         let mut marks = Vec::new();
         self.trails.for_each(|trail| {
             let key = trail.key();
-            let oldest_pending = state.pending.get(&key).and_then(|list| list.iter().map(|p| p.event.seq).min());
-            let oldest = match (oldest_pending, state.writing.get(&key)) {
-                (Some(a), Some(&b)) => Some(a.min(b)),
-                (a, b) => a.or(b.copied()),
-            };
+            let pending = state.pending.get(&key).into_iter().flatten().map(|p| p.event.seq);
+            let oldest = pending.chain(state.writing.get(&key).copied()).min();
             marks.push((key, oldest.map_or(state.seen_through, |seq| seq.saturating_sub(1))));
         });
         marks
@@ -129,11 +126,14 @@ impl Delivery {
             let Some(trail) = self.trails.get(key) else { continue };
             let events = history.query(&EventQuery { after_seq: Some(*mark), ..EventQuery::default() });
             let list = state.pending.entry(key.clone()).or_default();
-            for e in events.into_iter().filter(|e| is_region_name(&e.summary.aws_region) && trail.receives(&e.summary)) {
-                list.push(Pending { due: self.due_time(e.epoch_seconds), event: e });
-            }
+            list.extend(events.into_iter().filter(|e| takes(&trail, e)).map(|e| self.pending(e)));
         }
         state.pending.retain(|_, list| !list.is_empty());
+    }
+
+    /// `event`, waiting for the end of its delivery interval.
+    fn pending(&self, event: Arc<StoredEvent>) -> Pending {
+        Pending { due: self.due_time(event.epoch_seconds), event }
     }
 
     fn due_time(&self, epoch_seconds: i64) -> i64 {
@@ -193,6 +193,11 @@ impl Delivery {
     }
 }
 
+/// Whether `trail` logs `event`: it receives it, and its region can name a directory.
+fn takes(trail: &Trail, event: &StoredEvent) -> bool {
+    is_region_name(&event.summary.aws_region) && trail.receives(&event.summary)
+}
+
 /// Whether `region` can name a directory: AWS region names are lower-case letters, digits and
 /// dashes. The region comes from the caller's SigV4 scope, so anything else (`..`, `x\y`) is
 /// never written to disk.
@@ -204,9 +209,8 @@ impl RecordSink for Delivery {
     fn accept(&self, events: &[Arc<StoredEvent>]) {
         let mut state = self.state.lock();
         self.trails.for_each(|trail| {
-            for e in events.iter().filter(|e| is_region_name(&e.summary.aws_region) && trail.receives(&e.summary)) {
-                let p = Pending { due: self.due_time(e.epoch_seconds), event: e.clone() };
-                state.pending.entry(trail.key()).or_default().push(p);
+            for e in events.iter().filter(|e| takes(trail, e)) {
+                state.pending.entry(trail.key()).or_default().push(self.pending(e.clone()));
             }
         });
         if let Some(last) = events.iter().map(|e| e.seq).max() {

@@ -39,12 +39,12 @@ pub(crate) enum Codec {
 }
 
 impl Codec {
-    /// The codec stored as `code`, if keytrail knows it.
-    pub(crate) fn from_code(code: i64) -> Option<Codec> {
+    /// The codec stored as `code`.
+    pub(crate) fn from_code(code: i64) -> Result<Codec, StorageError> {
         match code {
-            0 => Some(Codec::Deflate),
-            1 => Some(Codec::Lz4),
-            _ => None,
+            0 => Ok(Codec::Deflate),
+            1 => Ok(Codec::Lz4),
+            _ => Err(StorageError::new(format!("a stored chunk has an unknown codec ({code})"))),
         }
     }
 }
@@ -179,7 +179,7 @@ pub(crate) mod tests {
         assert!(Chunk::decode(&huge, Codec::Lz4).is_err());
         assert!(Chunk::decode(&body[..body.len() / 2], Codec::Lz4).is_err());
         assert!(Chunk::decode(&body[..3], Codec::Lz4).is_err());
-        assert_eq!(Codec::from_code(ChunkEncoder::CODEC as i64), Some(ChunkEncoder::CODEC));
-        assert_eq!(Codec::from_code(7), None);
+        assert_eq!(Codec::from_code(ChunkEncoder::CODEC as i64).ok(), Some(ChunkEncoder::CODEC));
+        assert!(Codec::from_code(7).is_err());
     }
 }
