@@ -103,8 +103,11 @@ async fn restart_keeps_keys_aliases_tags_rotations_history_and_clock() {
     assert!(newer.iter().any(|r| r["eventName"] == "Decrypt"));
 
     // The mock clock kept its offset: not before what it said before the restart.
+    // Compared as instants: RFC 3339 text drops trailing zeros of the fraction ("34.2Z" is
+    // after "34.186Z" but sorts before it as text).
     let now = server.control("GET", "/_keytrail/clock", None).await;
-    assert!(now["now"].as_str().unwrap() >= clock_before.as_str(), "{now} vs {clock_before}");
+    let instant = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(instant(now["now"].as_str().unwrap()) >= instant(&clock_before), "{now} vs {clock_before}");
 
     // Advancing past the deletion date after the restart deletes the key (the schedule survived).
     server.advance_clock(86_400 * 31).await;
