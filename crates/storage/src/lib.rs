@@ -131,6 +131,13 @@ impl Storage {
         schema::migrate(&conn)?;
         // Checkpoints run on their own thread (checkpoint.rs), not inside a commit.
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        // The writer's page cache is small (2 MiB; readers keep 16): when a B-tree page split
+        // reorders the new pages (SQLite's balance_nonroot, common under CreateKey's random ids)
+        // it parks a page at the lock-byte page number, 262,145, for a moment; the commit then
+        // sees a page past the end of the database and truncates the cache by walking its
+        // whole hash table, one slot per cached page. At 16 MiB that walk was ~270 µs, in about
+        // half the commits of a CreateKey run (perf, uprobe on pcache1TruncateUnsafe).
+        conn.execute_batch("PRAGMA cache_size=-2048;")?;
         let checkpointer = checkpoint::Checkpointer::start(&db_path)?;
         let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind = 'key'", [], |r| r.get(0))?;
         let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
