@@ -103,8 +103,8 @@ async fn restart_keeps_keys_aliases_tags_rotations_history_and_clock() {
     assert!(newer.iter().any(|r| r["eventName"] == "Decrypt"));
 
     // The mock clock kept its offset: not before what it said before the restart.
-    // Compared as instants: RFC 3339 text drops trailing zeros of the fraction ("34.2Z" is
-    // after "34.186Z" but sorts before it as text).
+    // Compared as instants: RFC 3339 text drops trailing zeros of the fraction ("…34.286Z" is
+    // after "…34.2Z" but sorts before it as text).
     let now = server.control("GET", "/_keytrail/clock", None).await;
     let instant = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
     assert!(instant(now["now"].as_str().unwrap()) >= instant(&clock_before), "{now} vs {clock_before}");

@@ -76,7 +76,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
         // and every comparison on the way down the tree (four rows a page, interior pages
         // too) read one back. With ~20,000 keys the writer spent ~125 µs of CPU per CreateKey;
         // with format 5's state, a rowid table (rows whole in table pages, (kind, id) a narrow
-        // index of its own), ~72 µs (perf, Encrypt-free CreateKey run; BENCHMARKS.md).
+        // index of its own), ~72 µs (perf, CreateKey at 32 connections; BENCHMARKS.md).
         conn.execute_batch(&format!(
             "BEGIN;
              ALTER TABLE state RENAME TO state_format_4;
