@@ -120,8 +120,7 @@ mod tests {
     /// reopen.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn wal_stays_small_under_many_commits_and_nothing_is_lost() {
-        let dir = std::env::temp_dir().join(format!("kt-checkpoint-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::fresh_test_dir("checkpoint");
         let store = KeyStore::new();
         let body = "x".repeat(3000);
         let commits = 3000;

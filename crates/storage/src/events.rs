@@ -276,8 +276,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn records_in_chunks_and_inline_records_of_older_formats_read_back_alike() {
         for version in [4, 3, 2, 1] {
-            let dir = std::env::temp_dir().join(format!("kt-event-format-{version}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
+            let dir = crate::fresh_test_dir(&format!("event-format-{version}"));
             let old = if version < 4 { 40 } else { 0 };
             if version < 4 {
                 old_format_dir(&dir, version, old);

@@ -368,6 +368,16 @@ fn read_meta(conn: &Connection, id: &str) -> Result<Option<String>, StorageError
     }
 }
 
+/// A fresh, empty directory for one test under the system temp dir, named `name` and the
+/// process id (so runs side by side do not meet).
+#[cfg(test)]
+pub(crate) fn fresh_test_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn create_dir(dir: &Path) -> Result<(), StorageError> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {

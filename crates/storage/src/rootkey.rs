@@ -132,9 +132,7 @@ mod tests {
 
     #[test]
     fn wraps_binds_aad_and_refuses_loose_files() {
-        let dir = std::env::temp_dir().join(format!("kt-rootkey-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::fresh_test_dir("rootkey");
         assert!(RootKey::load_or_create(&dir, false).is_err(), "missing key must not be recreated");
         let rk = RootKey::load_or_create(&dir, true).unwrap();
         let mode = std::fs::metadata(dir.join(ROOT_KEY_FILE)).unwrap().permissions().mode();

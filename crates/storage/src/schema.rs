@@ -125,9 +125,7 @@ mod tests {
     /// upserts on (kind, id) work on it as before.
     #[test]
     fn format_4_state_becomes_a_rowid_table_with_every_row() {
-        let dir = std::env::temp_dir().join(format!("kt-schema-5-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::fresh_test_dir("schema-5");
         let conn = open(&dir.join(DB_FILE)).unwrap();
         migrate(&conn).unwrap();
         // Turn the fresh database back into format 4's state table, with rows spilling pages.
