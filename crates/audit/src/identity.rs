@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 pub struct UserIdentity {
     /// `Root`, `IAMUser`, `AssumedRole`, `AWSAccount`; absent for KMS's own service events.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub identity_type: Option<String>,
+    pub identity_type: Option<crate::record::Text>,
     /// Account id, `AIDA…` or `AROA…:<session>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,

@@ -196,10 +196,10 @@ impl PackedGroup {
         let optional = |field: Field| view.text(field).map(str::to_owned);
         let summary = RecordSummary {
             event_id: text(Field::EventId),
-            event_name: text(Field::EventName),
-            event_source: text(Field::EventSource),
-            event_type: text(Field::EventType),
-            event_category: text(Field::EventCategory),
+            event_name: text(Field::EventName).into(),
+            event_source: text(Field::EventSource).into(),
+            event_type: text(Field::EventType).into(),
+            event_category: text(Field::EventCategory).into(),
             read_only: view.record.read_only,
             error_code: optional(Field::ErrorCode),
             aws_region: text(Field::AwsRegion),
@@ -211,7 +211,7 @@ impl PackedGroup {
                 .resources()
                 .map(|[account, kind, arn]| Resource {
                     account_id: self.string(account).unwrap_or_default().to_owned(),
-                    resource_type: self.string(kind).unwrap_or_default().to_owned(),
+                    resource_type: self.string(kind).unwrap_or_default().to_owned().into(),
                     arn: self.string(arn).unwrap_or_default().to_owned(),
                 })
                 .collect(),

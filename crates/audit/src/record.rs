@@ -1,9 +1,16 @@
 //! The CloudTrail record, field by field, in the order AWS writes them.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::identity::UserIdentity;
+
+/// A record's text that is usually one of a few constants (`eventSource`, `eventName`,
+/// `eventType`, …): borrowed from a `&'static str` when it is one, so a record does not allocate a
+/// copy of `"Management"` for every call; owned when read back from JSON.
+pub type Text = Cow<'static, str>;
 
 /// The record version keytrail writes (the current one in AWS's docs).
 pub const EVENT_VERSION: &str = "1.11";
@@ -14,15 +21,15 @@ pub const EVENT_VERSION: &str = "1.11";
 #[serde(rename_all = "camelCase")]
 pub struct CloudTrailRecord {
     /// Always [`EVENT_VERSION`].
-    pub event_version: String,
+    pub event_version: Text,
     /// Who made the call, as seen by the recipient account.
     pub user_identity: UserIdentity,
     /// When the call completed, `YYYY-MM-DDTHH:MM:SSZ`.
     pub event_time: String,
     /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
-    pub event_source: String,
+    pub event_source: Text,
     /// The API action or service-event name.
-    pub event_name: String,
+    pub event_name: Text,
     /// The region the call was made in.
     pub aws_region: String,
     /// Caller IP, or `AWS Internal` for service events.
@@ -56,7 +63,7 @@ pub struct CloudTrailRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<Resource>>,
     /// `AwsApiCall` or `AwsServiceEvent`.
-    pub event_type: String,
+    pub event_type: Text,
     /// Always true for KMS and CloudTrail management calls.
     pub management_event: bool,
     /// The account that receives this copy.
@@ -68,7 +75,7 @@ pub struct CloudTrailRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_event_details: Option<Value>,
     /// Always `Management` here.
-    pub event_category: String,
+    pub event_category: Text,
 }
 
 /// An entry of `resources`.
@@ -79,7 +86,7 @@ pub struct Resource {
     pub account_id: String,
     /// `AWS::KMS::Key` (also used by AWS for alias entries).
     #[serde(rename = "type")]
-    pub resource_type: String,
+    pub resource_type: Text,
     /// The resource ARN.
     #[serde(rename = "ARN")]
     pub arn: String,

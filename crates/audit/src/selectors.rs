@@ -148,7 +148,7 @@ fn field_values<'r>(field: &str, r: &'r RecordSummary) -> Vec<&'r str> {
         "eventType" => vec![&r.event_type],
         "errorCode" => r.error_code.as_deref().into_iter().collect(),
         "userIdentity.arn" => r.user_arn.as_deref().into_iter().collect(),
-        "resources.type" => r.resources.iter().map(|x| x.resource_type.as_str()).collect(),
+        "resources.type" => r.resources.iter().map(|x| x.resource_type.as_ref()).collect(),
         "resources.ARN" => r.resources.iter().map(|x| x.arn.as_str()).collect(),
         _ => Vec::new(),
     }
@@ -198,7 +198,7 @@ impl EventSelector {
             "WriteOnly" => !r.read_only,
             _ => true,
         };
-        self.include_management_events && rw && !self.exclude_management_event_sources.contains(&r.event_source)
+        self.include_management_events && rw && !self.exclude_management_event_sources.iter().any(|s| *s == r.event_source)
     }
 }
 
@@ -334,8 +334,8 @@ mod tests {
 
     fn record(source: &str, name: &str, read_only: bool) -> RecordSummary {
         let record = crate::record::CloudTrailRecord {
-            event_source: source.into(),
-            event_name: name.into(),
+            event_source: source.to_owned().into(),
+            event_name: name.to_owned().into(),
             read_only,
             ..crate::record::tests::sample()
         };

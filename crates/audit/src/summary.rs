@@ -6,7 +6,7 @@
 //! context, `serde_json::Value` trees for the parameters — cost more than the JSON text it is
 //! serialized to. The JSON is the record; this is its index.
 
-use crate::record::{CloudTrailRecord, Resource};
+use crate::record::{CloudTrailRecord, Resource, Text};
 
 /// The searchable fields of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,13 +14,13 @@ pub struct RecordSummary {
     /// `eventID`.
     pub event_id: String,
     /// `eventName`.
-    pub event_name: String,
+    pub event_name: Text,
     /// `eventSource`.
-    pub event_source: String,
+    pub event_source: Text,
     /// `eventType`.
-    pub event_type: String,
+    pub event_type: Text,
     /// `eventCategory`.
-    pub event_category: String,
+    pub event_category: Text,
     /// `readOnly`.
     pub read_only: bool,
     /// `errorCode`.

@@ -64,8 +64,8 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         event_name: op.name(),
         read_only: op.read_only(),
         request_id: &meta.request_id,
-        source_ip: meta.source_ip.clone(),
-        user_agent: meta.user_agent.clone(),
+        source_ip: &meta.source_ip,
+        user_agent: meta.user_agent.as_deref(),
         time: now,
     };
     // requestParameters and responseElements use lower camel case, as for KMS; reads and calls

@@ -15,15 +15,15 @@ pub struct CallFacts<'a> {
     /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
     pub event_source: &'static str,
     /// The API name.
-    pub event_name: &'a str,
+    pub event_name: &'static str,
     /// Whether the action only reads.
     pub read_only: bool,
     /// The request id sent back in `x-amzn-RequestId`.
     pub request_id: &'a str,
     /// Caller IP.
-    pub source_ip: String,
+    pub source_ip: &'a str,
     /// Caller user agent, truncated to 1 KB.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<&'a str>,
     /// When the call completed.
     pub time: OffsetDateTime,
 }
@@ -62,10 +62,10 @@ pub fn api_call_records(facts: &CallFacts<'_>, result: CallResult<'_>) -> Vec<Cl
         user_identity: UserIdentity::of_caller(&facts.caller.principal, &facts.caller.access_key_id),
         event_time: timefmt::event_time(facts.time),
         event_source: facts.event_source.into(),
-        event_name: facts.event_name.to_string(),
+        event_name: facts.event_name.into(),
         aws_region: facts.caller.region.clone(),
-        source_ip_address: facts.source_ip.clone(),
-        user_agent: facts.user_agent.clone(),
+        source_ip_address: facts.source_ip.to_owned(),
+        user_agent: facts.user_agent.map(str::to_owned),
         error_code: result.error.map(|(c, _)| c.to_string()),
         error_message: result.error.map(|(_, m)| m.to_string()),
         request_parameters: result.request_parameters,
@@ -102,7 +102,7 @@ pub fn service_event_record(e: &ServiceEvent) -> CloudTrailRecord {
         user_identity: UserIdentity::aws_internal(&e.account),
         event_time: timefmt::event_time(e.at),
         event_source: "kms.amazonaws.com".into(),
-        event_name: e.name.to_string(),
+        event_name: e.name.into(),
         aws_region: e.region.clone(),
         source_ip_address: "AWS Internal".into(),
         user_agent: Some("AWS Internal".into()),

@@ -244,7 +244,7 @@ mod tests {
                 r.event_id.clone().into(),
                 r.recipient_account_id.clone().into(),
                 r.aws_region.clone().into(),
-                r.event_name.clone().into(),
+                r.event_name.to_string().into(),
                 1_795_000_000i64.into(),
             ];
             match version {
