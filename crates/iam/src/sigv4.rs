@@ -64,13 +64,20 @@ impl SigV4Authorization {
                 "Credential should be scoped to a valid region, not a malformed scope: {credential}"
             )));
         }
-        let mut signed_header_list = String::with_capacity(signed.len());
-        for (i, h) in signed.split(';').enumerate() {
-            if i > 0 {
-                signed_header_list.push(';');
+        // SDKs send the names lower-case and unspaced already: then the list is taken as it is.
+        let plain = signed.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b';');
+        let signed_header_list = if plain {
+            signed.to_owned()
+        } else {
+            let mut list = String::with_capacity(signed.len());
+            for (i, h) in signed.split(';').enumerate() {
+                if i > 0 {
+                    list.push(';');
+                }
+                list.extend(h.trim().chars().map(|c| c.to_ascii_lowercase()));
             }
-            signed_header_list.extend(h.trim().chars().map(|c| c.to_ascii_lowercase()));
-        }
+            list
+        };
         Ok(SigV4Authorization {
             access_key_id: parts[0].to_string(),
             date: parts[1].to_string(),

@@ -53,8 +53,10 @@ impl RandomPool {
 }
 
 fn aad(header_bytes: &[u8], ctx: &EncryptionContext) -> Vec<u8> {
-    let mut aad = header_bytes.to_vec();
-    aad.extend_from_slice(&canonical_encryption_context(ctx));
+    let context = canonical_encryption_context(ctx);
+    let mut aad = Vec::with_capacity(header_bytes.len() + context.len());
+    aad.extend_from_slice(header_bytes);
+    aad.extend_from_slice(&context);
     aad
 }
 
@@ -70,12 +72,18 @@ pub fn encrypt(header: &BlobHeader, secret: &[u8], plaintext: &[u8], ctx: &Encry
     let header_bytes = header.encode();
     let nonce_bytes = random_bytes(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes).expect("nonce length is fixed");
-    let mut sealed = plaintext.to_vec();
-    key.seal_in_place_append_tag(nonce, Aad::from(aad(&header_bytes, ctx)), &mut sealed)
-        .map_err(|_| KmsError::new(crate::ErrorCode::KmsInternal, "Encryption failed."))?;
-    let mut blob = header_bytes;
+    let aad = aad(&header_bytes, ctx);
+    // The blob is built in one buffer of its final size: header, nonce, then the plaintext sealed
+    // in place and the tag after it.
+    let mut blob = Vec::with_capacity(header_bytes.len() + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
+    blob.extend_from_slice(&header_bytes);
     blob.extend_from_slice(&nonce_bytes);
-    blob.extend_from_slice(&sealed);
+    let sealed_from = blob.len();
+    blob.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(nonce, Aad::from(aad), &mut blob[sealed_from..])
+        .map_err(|_| KmsError::new(crate::ErrorCode::KmsInternal, "Encryption failed."))?;
+    blob.extend_from_slice(tag.as_ref());
     Ok(blob)
 }
 
