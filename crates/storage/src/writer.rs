@@ -141,6 +141,7 @@ fn write_batch(conn: &mut Connection, encoder: &mut ChunkEncoder, batch: &[Job])
     result
 }
 
+/// The batch's statements, inside the transaction `write_batch` opened.
 fn write_jobs(tx: &Connection, encoder: &mut ChunkEncoder, batch: &[Job]) -> Result<Effect, StorageError> {
     let mut effect = Effect { cleared: false, added: 0 };
     {
