@@ -164,10 +164,10 @@ pub trait EventLog: Send + Sync {
 /// their JSON compressed together, their summaries as indexes into the group's strings. Why: a
 /// record kept whole is ~2.1 KB (its JSON, its summary's dozen strings), and on the machines
 /// keytrail is measured on, memory that history grows into costs ~2.8 µs of CPU per KB (the
-/// kernel zeroing it, the allocator's first touch) — ~9% of a recorded call (BENCHMARKS.md). Packed, a record takes a few hundred bytes, and the whole JSON it came from
-/// is freed for the next calls to reuse. Queries read summaries in place and unpack a group only
-/// for the records they return. Packing happens in `compact`, after the recorder's order lock
-/// is released.
+/// kernel zeroing it, the allocator's first touch) — ~9% of a recorded call (BENCHMARKS.md).
+/// Packed, a record takes a few hundred bytes, and the whole JSON it came from is freed for the
+/// next calls to reuse. Queries read summaries in place and unpack a group only for the records
+/// they return. Packing happens in `compact`, after the recorder's order lock is released.
 #[derive(Default)]
 pub struct MemoryEventLog {
     events: RwLock<Kept>,

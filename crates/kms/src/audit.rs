@@ -30,11 +30,9 @@ const USER_MAPS: &[&str] =
 /// plus `defaults` the operation filled in (added only when the caller did not send them).
 /// A body that is not a JSON object records `null`.
 pub fn request_parameters(body: &[u8], defaults: &[(&'static str, Value)]) -> Option<Value> {
-    let mut out = match serde_json::from_slice::<RawMembers<'_>>(body) {
-        Ok(RawMembers(members)) if members.len() <= MAX_RAW_MEMBERS && !has_duplicates(&members) => recorded_raw_members(members)?,
-        // Escaped member names, a member sent twice, more members than any KMS request has (the
-        // duplicate check is quadratic), or not an object: the body as a `Value`.
-        _ => recorded_members(body)?,
+    let mut out = match raw_members(body) {
+        Some(members) => recorded_raw_members(members)?,
+        None => recorded_members(body)?,
     };
     for (name, value) in defaults {
         if !out.contains_key(*name) {
@@ -46,6 +44,14 @@ pub fn request_parameters(body: &[u8], defaults: &[(&'static str, Value)]) -> Op
     } else {
         Some(Value::Object(out))
     }
+}
+
+/// The body's members as raw JSON when the raw path may take them; `None` for escaped member
+/// names, a member sent twice, more members than any KMS request has (the duplicate check is
+/// quadratic), or a body that is not an object: those take the whole-body path.
+fn raw_members(body: &[u8]) -> Option<Vec<(&str, &RawValue)>> {
+    let RawMembers(members) = serde_json::from_slice(body).ok()?;
+    (members.len() <= MAX_RAW_MEMBERS && !has_duplicates(&members)).then_some(members)
 }
 
 /// The common case: each member's value is kept as its JSON text until it is known to be
@@ -192,11 +198,7 @@ mod tests {
         ];
         let mut raw_checked = 0;
         for body in bodies {
-            let raw = serde_json::from_slice::<RawMembers<'_>>(body)
-                .ok()
-                .filter(|m| m.0.len() <= MAX_RAW_MEMBERS && !has_duplicates(&m.0))
-                .map(|RawMembers(members)| recorded_raw_members(members));
-            if let Some(raw) = raw {
+            if let Some(raw) = raw_members(body).map(recorded_raw_members) {
                 assert_eq!(raw, recorded_members(body), "{}", String::from_utf8_lossy(body));
                 raw_checked += 1;
             }
