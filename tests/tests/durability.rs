@@ -199,6 +199,44 @@ async fn reset_wipes_the_data_dir_too() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `GET /_keytrail/stats` counts the writer's transactions, the calls they acknowledged and how
+/// long the commits took; without a data dir there is no storage section.
+#[tokio::test]
+async fn stats_show_the_commits_and_how_long_they_took() {
+    let dir = temp_dir("stats");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    for _ in 0..5 {
+        kms.encrypt().key_id(&id).plaintext(Blob::new("x")).send().await.unwrap();
+    }
+    let stats = server.control("GET", "/_keytrail/stats", None).await;
+    let storage = &stats["storage"];
+    let transactions = storage["transactions"].as_u64().unwrap();
+    assert_eq!(stats["events"], 6, "{stats}");
+    assert_eq!(storage["events"], 6, "{stats}");
+    // One call at a time: each waited for a commit of its own (start-up commits come on top).
+    assert!(storage["acks"].as_u64().unwrap() >= 6, "{stats}");
+    assert!(transactions >= 6, "{stats}");
+    let commits = &storage["commitMicros"];
+    // Every transaction was timed (a background commit may land between the two reads).
+    let timed = commits["count"].as_u64().unwrap();
+    assert!(timed == transactions || timed == transactions + 1, "{stats}");
+    let (p50, p90, p99, max) = (
+        commits["p50"].as_u64().unwrap(),
+        commits["p90"].as_u64().unwrap(),
+        commits["p99"].as_u64().unwrap(),
+        commits["max"].as_u64().unwrap(),
+    );
+    assert!(0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= max, "{stats}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let server = Server::start().await;
+    let stats = server.control("GET", "/_keytrail/stats", None).await;
+    assert!(stats["storage"].is_null(), "{stats}");
+}
+
 #[tokio::test]
 async fn without_a_data_dir_nothing_is_written() {
     let server = Server::start().await;

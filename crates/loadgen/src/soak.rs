@@ -252,6 +252,9 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
         fsyncs as f64 / elapsed,
         total as f64 / fsyncs.max(1) as f64
     );
+    let commits = &stats1["storage"]["commitMicros"];
+    let ms = |field: &str| commits[field].as_u64().unwrap_or(0) as f64 / 1000.0;
+    println!("soak: commits since start took p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.1} ms", ms("p50"), ms("p90"), ms("p99"), ms("max"));
     println!(
         "soak: ok {}  4xx {}  5xx {}  dropped {}  rotations {}",
         tally.ok, tally.client_errors, tally.server_errors, tally.dropped, tally.rotations

@@ -52,12 +52,19 @@ fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
 }
 
 /// Counters for load tests: records in history and, with `--data-dir`, the group-commit writer's
-/// transactions (one fsync each) against the calls they acknowledged.
+/// transactions (one fsync each) against the calls they acknowledged, and how long its commits
+/// took (microseconds since start: what bounds throughput and p99 there).
 fn stats(app: &App) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let storage = app.storage.as_ref().map(|s| {
         let st = s.stats();
-        json!({ "transactions": st.transactions.load(Relaxed), "acks": st.acks.load(Relaxed), "events": st.events.load(Relaxed) })
+        let c = st.commit_times.summary();
+        json!({
+            "transactions": st.transactions.load(Relaxed),
+            "acks": st.acks.load(Relaxed),
+            "events": st.events.load(Relaxed),
+            "commitMicros": { "count": c.count, "p50": c.p50, "p90": c.p90, "p99": c.p99, "max": c.max },
+        })
     });
     json!({ "events": app.recorder.len(), "storage": storage })
 }

@@ -14,6 +14,7 @@
 mod checkpoint;
 mod chunk;
 mod codec;
+mod commit_times;
 mod error;
 mod events;
 pub mod lock;
@@ -34,6 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+pub use commit_times::{CommitSummary, CommitTimes};
 pub use error::StorageError;
 pub use events::DiskEventLog;
 pub use writer::StateOp;
@@ -68,6 +70,8 @@ pub struct Stats {
     pub acks: AtomicU64,
     /// Records written.
     pub events: AtomicU64,
+    /// How long each transaction took, `BEGIN` to `COMMIT` returning (its fsync included).
+    pub commit_times: CommitTimes,
 }
 
 pub(crate) struct Shared {

@@ -6,6 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
+use std::time::Instant;
 
 use keytrail_audit::StoredEvent;
 use rusqlite::{params, Connection};
@@ -85,9 +86,11 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
             }
         }
         let stop = batch.iter().any(|j| matches!(j, Job::Shutdown));
+        let started = Instant::now();
         let result = write_batch(&mut conn, &mut encoder, &batch);
         match &result {
             Ok(effect) => {
+                shared.stats.commit_times.record(started.elapsed());
                 shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
                 if effect.cleared {
                     shared.event_count.store(effect.added, Ordering::SeqCst);
