@@ -1,7 +1,9 @@
 //! Group commit: one thread owns the write connection. Callers queue jobs; the thread takes
 //! everything queued, writes it in one transaction, commits (one fsync for all of them), and only
 //! then answers every barrier in the batch. A caller that sent its work and then a barrier knows,
-//! when the barrier answers, that its work is on disk.
+//! when the barrier answers, that its work is on disk. A caller's work and its barrier may land
+//! in different batches, so after a failed commit no barrier is answered with success again until
+//! a restart (`run`).
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -75,8 +77,17 @@ pub(crate) enum Job {
     Shutdown,
 }
 
+impl Job {
+    /// Whether the job changes the database (a batch of barriers alone needs no transaction).
+    fn writes(&self) -> bool {
+        matches!(self, Job::Events(_) | Job::State(_) | Job::ClearEvents | Job::WipeState)
+    }
+}
+
 pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, mut checkpointer: Checkpointer) {
     let mut encoder = ChunkEncoder::new();
+    // Set by the first batch that fails to commit, and kept: see below.
+    let mut failed: Option<StorageError> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -86,21 +97,40 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
             }
         }
         let stop = batch.iter().any(|j| matches!(j, Job::Shutdown));
-        let started = Instant::now();
-        let result = write_batch(&mut conn, &mut encoder, &batch);
-        match &result {
-            Ok(effect) => {
-                shared.stats.commit_times.record(started.elapsed());
-                shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
-                if effect.cleared {
-                    shared.event_count.store(effect.added, Ordering::SeqCst);
-                } else {
-                    shared.event_count.fetch_add(effect.added, Ordering::SeqCst);
+        let writes = batch.iter().any(Job::writes);
+        let result = if let Some(e) = &failed {
+            // Once a commit has failed, memory holds changes the data dir does not (a key the
+            // failed call made, records of calls whose barriers came in a later batch), and a
+            // call acknowledged now could rest on them — a ciphertext under a key that is gone
+            // after a restart. So nothing more is written or acknowledged until keytrail is
+            // restarted on what the data dir holds (as PostgreSQL stops on a failed fsync).
+            Err(e.clone())
+        } else if !writes {
+            // Barriers alone: everything queued before them is in an earlier, committed batch.
+            Ok(Effect { cleared: false, added: 0 })
+        } else {
+            let started = Instant::now();
+            let result = write_batch(&mut conn, &mut encoder, &batch);
+            match &result {
+                Ok(effect) => {
+                    shared.stats.commit_times.record(started.elapsed());
+                    shared.stats.transactions.fetch_add(1, Ordering::Relaxed);
+                    if effect.cleared {
+                        shared.event_count.store(effect.added, Ordering::SeqCst);
+                    } else {
+                        shared.event_count.fetch_add(effect.added, Ordering::SeqCst);
+                    }
+                    shared.stats.events.fetch_add(effect.added, Ordering::Relaxed);
                 }
-                shared.stats.events.fetch_add(effect.added, Ordering::Relaxed);
+                Err(e) => {
+                    tracing::error!(error = %e, "could not commit to the data dir; this call and every later one fail until keytrail is restarted");
+                    failed = Some(StorageError::new(format!(
+                        "a commit to the data dir failed ({e}); no call is acknowledged until keytrail is restarted"
+                    )));
+                }
             }
-            Err(e) => tracing::error!(error = %e, "could not commit to the data dir; the calls waiting on it fail"),
-        }
+            result
+        };
         let answer = result.map(|_| ());
         for job in batch {
             if let Job::Barrier(ack) = job {
@@ -109,7 +139,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
             }
         }
         // After the answers, so a checkpoint of the writer's own never delays them.
-        if answer.is_ok() {
+        if answer.is_ok() && writes {
             checkpointer.committed(&conn);
         }
         if stop {
@@ -266,6 +296,42 @@ mod tests {
         write_batch(&mut conn, &mut encoder, &[put("c"), put("d")]).unwrap();
         assert_eq!(state_ids(&conn), ["a", "c", "d"]);
         drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A call with nothing to write costs no transaction; after a failed commit no call is
+    /// acknowledged any more, even once the cause is gone, and nothing more is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_failed_commit_nothing_is_acknowledged() {
+        let dir = crate::fresh_test_dir("writer-sticky");
+        let store = keytrail_kms::store::KeyStore::new();
+        let storage = crate::Storage::open(&dir).unwrap();
+        let put = |id: &str| crate::Storage::put_op("bench", id, &"x").unwrap();
+        storage.commit(&store, &[], vec![put("a")], time::Duration::ZERO).await.unwrap();
+        let transactions = storage.stats().transactions.load(Ordering::Relaxed);
+        storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
+        assert_eq!(storage.stats().transactions.load(Ordering::Relaxed), transactions, "a barrier alone is no transaction");
+
+        // Clearing history fails while event_chunks is a view.
+        let db = dir.join(crate::schema::DB_FILE);
+        let other = Connection::open(&db).unwrap();
+        other
+            .execute_batch("ALTER TABLE event_chunks RENAME TO chunks_away; CREATE VIEW event_chunks AS SELECT * FROM chunks_away;")
+            .unwrap();
+        assert!(storage.wipe().await.is_err());
+        other.execute_batch("DROP VIEW event_chunks; ALTER TABLE chunks_away RENAME TO event_chunks;").unwrap();
+
+        let later = storage.commit(&store, &[], vec![put("b")], time::Duration::ZERO).await;
+        assert!(later.unwrap_err().to_string().contains("until keytrail is restarted"));
+        assert!(storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.is_err());
+        storage.close();
+        let reopened = crate::Storage::open(&dir).unwrap();
+        // Nothing after the failure reached the disk. (Whether the reset's first half did
+        // depends on whether the writer took it in the failed batch or in one before.)
+        let kept: Vec<(String, String)> = reopened.load_kind("bench").unwrap();
+        assert!(kept.iter().all(|(id, _)| id == "a"), "{kept:?}");
+        reopened.close();
+        drop(other);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
