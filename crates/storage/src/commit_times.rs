@@ -5,7 +5,7 @@
 //! and, on a VM, by its host (BENCHMARKS.md). Load tests (`scripts/bench`, `scripts/soak`) print
 //! it so that each run shows its own bound instead of leaving it to a separate profile.
 //!
-//! Buckets are log-linear: exact below 16 µs, then eight per power of two (each 12.5% wide), up
+//! Buckets are log-linear: exact below 16 µs, then eight per power of two (each 12.5% wide), up to
 //! 2^37 µs. The writer thread records with relaxed atomic adds; a reader sees counts that may
 //! lag by a commit, which is all a counter for load tests needs.
 

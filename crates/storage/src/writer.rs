@@ -107,7 +107,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
             Err(e.clone())
         } else if !writes {
             // Barriers alone: everything queued before them is in an earlier, committed batch.
-            Ok(Effect { cleared: false, added: 0 })
+            Ok(Effect::default())
         } else {
             let started = Instant::now();
             let result = write_batch(&mut conn, &mut encoder, &batch);
@@ -151,6 +151,7 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
+#[derive(Default)]
 struct Effect {
     cleared: bool,
     added: u64,
@@ -176,7 +177,7 @@ fn write_batch(conn: &mut Connection, encoder: &mut ChunkEncoder, batch: &[Job])
 
 /// The batch's statements, inside the transaction `write_batch` opened.
 fn write_jobs(tx: &Connection, encoder: &mut ChunkEncoder, batch: &[Job]) -> Result<Effect, StorageError> {
-    let mut effect = Effect { cleared: false, added: 0 };
+    let mut effect = Effect::default();
     {
         let mut put = tx.prepare_cached(
             "INSERT INTO state(kind, id, body) VALUES (?1, ?2, ?3) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body",
@@ -265,6 +266,11 @@ fn write_chunk(tx: &Connection, encoder: &mut ChunkEncoder, pending: &mut Vec<&S
 mod tests {
     use super::*;
 
+    /// Makes `event_chunks` a view, so that clearing history (or writing a chunk) fails.
+    const BREAK_CHUNKS: &str = "ALTER TABLE event_chunks RENAME TO chunks_away; CREATE VIEW event_chunks AS SELECT * FROM chunks_away;";
+    /// Undoes [`BREAK_CHUNKS`].
+    const MEND_CHUNKS: &str = "DROP VIEW event_chunks; ALTER TABLE chunks_away RENAME TO event_chunks;";
+
     fn put(id: &str) -> Job {
         Job::State(vec![StateOp::Put { kind: "key".into(), id: id.into(), body: b"{}".to_vec() }])
     }
@@ -285,11 +291,10 @@ mod tests {
         // A statement of the batch fails after a state row is written: the row goes too, and
         // the connection is out of the transaction.
         // (`event_chunks` made a view, so clearing history fails after `b` is put.)
-        conn.execute_batch("ALTER TABLE event_chunks RENAME TO chunks_away; CREATE VIEW event_chunks AS SELECT * FROM chunks_away;")
-            .unwrap();
+        conn.execute_batch(BREAK_CHUNKS).unwrap();
         assert!(write_batch(&mut conn, &mut encoder, &[put("b"), Job::ClearEvents]).is_err());
         assert!(conn.is_autocommit());
-        conn.execute_batch("DROP VIEW event_chunks; ALTER TABLE chunks_away RENAME TO event_chunks;").unwrap();
+        conn.execute_batch(MEND_CHUNKS).unwrap();
         assert_eq!(state_ids(&conn), ["a"]);
 
         // The cached BEGIN and COMMIT still work after the rollback.
@@ -306,8 +311,8 @@ mod tests {
         let dir = crate::fresh_test_dir("writer-sticky");
         let store = keytrail_kms::store::KeyStore::new();
         let storage = crate::Storage::open(&dir).unwrap();
-        let put = |id: &str| crate::Storage::put_op("bench", id, &"x").unwrap();
-        storage.commit(&store, &[], vec![put("a")], time::Duration::ZERO).await.unwrap();
+        let bench_row = |id: &str| crate::Storage::put_op("bench", id, &"x").unwrap();
+        storage.commit(&store, &[], vec![bench_row("a")], time::Duration::ZERO).await.unwrap();
         let transactions = storage.stats().transactions.load(Ordering::Relaxed);
         storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.unwrap();
         assert_eq!(storage.stats().transactions.load(Ordering::Relaxed), transactions, "a barrier alone is no transaction");
@@ -315,13 +320,11 @@ mod tests {
         // Clearing history fails while event_chunks is a view.
         let db = dir.join(crate::schema::DB_FILE);
         let other = Connection::open(&db).unwrap();
-        other
-            .execute_batch("ALTER TABLE event_chunks RENAME TO chunks_away; CREATE VIEW event_chunks AS SELECT * FROM chunks_away;")
-            .unwrap();
+        other.execute_batch(BREAK_CHUNKS).unwrap();
         assert!(storage.wipe().await.is_err());
-        other.execute_batch("DROP VIEW event_chunks; ALTER TABLE chunks_away RENAME TO event_chunks;").unwrap();
+        other.execute_batch(MEND_CHUNKS).unwrap();
 
-        let later = storage.commit(&store, &[], vec![put("b")], time::Duration::ZERO).await;
+        let later = storage.commit(&store, &[], vec![bench_row("b")], time::Duration::ZERO).await;
         assert!(later.unwrap_err().to_string().contains("until keytrail is restarted"));
         assert!(storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.is_err());
         storage.close();
