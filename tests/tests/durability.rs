@@ -199,6 +199,45 @@ async fn reset_wipes_the_data_dir_too() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A reset the data dir cannot take (here a trigger refuses deletes from `state`) answers 500
+/// and wipes nothing: the keys and the history are all there after a restart, the history's
+/// half of the reset not done on its own.
+#[tokio::test]
+async fn a_reset_that_fails_on_disk_wipes_nothing() {
+    let dir = temp_dir("reset-fails");
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
+    kms.encrypt().key_id(&id).plaintext(Blob::new("kept")).send().await.unwrap();
+    let event_names =
+        |events: Vec<serde_json::Value>| -> Vec<String> { events.iter().map(|e| e["eventName"].as_str().unwrap().to_string()).collect() };
+    let before = event_names(server.all_events().await);
+    assert_eq!(before, ["CreateKey", "Encrypt"]);
+
+    let db = rusqlite::Connection::open(dir.join("keytrail.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse_wipe BEFORE DELETE ON state BEGIN SELECT RAISE(ABORT, 'refused'); END;").unwrap();
+    let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/_keytrail/reset", &[], "").await;
+    assert_eq!(status, 500, "{body}");
+    // Memory was not wiped either.
+    assert_eq!(event_names(server.all_events().await), before);
+    assert_eq!(server.app.kms.store.all_keys().len(), 1);
+    // Nothing is acknowledged after a failed commit until a restart.
+    let after = kms.list_keys().send().await.unwrap_err();
+    assert_eq!(keytrail_tests::failure(after).code, "KMSInternalException");
+    server.stop().await;
+    db.execute_batch("DROP TRIGGER refuse_wipe;").unwrap();
+    drop(db);
+
+    let server = Server::start_with(with_dir(&dir)).await;
+    let kms = server.kms();
+    let keys: Vec<String> = kms.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
+    assert_eq!(keys, [id]);
+    assert_eq!(event_names(server.all_events().await), ["CreateKey", "Encrypt", "ListKeys"]);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `GET /_keytrail/stats` counts the writer's transactions, the calls they acknowledged and how
 /// long the commits took; without a data dir there is no storage section.
 #[tokio::test]

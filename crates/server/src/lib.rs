@@ -243,13 +243,15 @@ impl App {
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
     pub async fn reset(&self) -> Result<(), String> {
-        self.kms.store.clear();
-        self.recorder.clear();
-        self.cloudtrail.clear();
+        // The data dir first, in one transaction: a reset that fails there changes nothing,
+        // in memory or on disk (and, like any failed commit, stops keytrail acknowledging calls).
         if let Some(storage) = &self.storage {
             storage.wipe().await.map_err(|e| e.to_string())?;
             self.stored_marks.lock().clear();
         }
+        self.kms.store.clear();
+        self.recorder.clear();
+        self.cloudtrail.clear();
         let seeded = self.apply_seeds();
         // Seeds are made durable like any call's changes.
         self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;

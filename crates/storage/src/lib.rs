@@ -327,7 +327,7 @@ impl Storage {
         let (tx, done) = oneshot::channel();
         {
             let _order = self.shared.sequencer.lock();
-            if !(self.shared.send(Job::WipeState) && self.shared.send(Job::ClearEvents) && self.shared.send(Job::Barrier(Ack::Async(tx)))) {
+            if !(self.shared.send(Job::Wipe) && self.shared.send(Job::Barrier(Ack::Async(tx)))) {
                 return Err(closed());
             }
         }
