@@ -83,6 +83,9 @@ pub struct App {
     pub signing_keys: Arc<signature_fast::SigningKeyCache>,
     /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
     stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
+    /// Held by `tick` and `reset`, so a rotation or a delivery that falls due never runs halfway
+    /// through a reset (it could write back to the data dir a key or a trail's mark just wiped).
+    maintenance: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -136,6 +139,7 @@ impl App {
             cloudtrail,
             signing_keys: Arc::default(),
             stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
+            maintenance: Arc::default(),
         };
         app.apply_seeds();
         if let Some(storage) = &app.storage {
@@ -227,6 +231,7 @@ impl App {
     /// Fires everything the mock clock has made due (rotations, deletions), recording each,
     /// then writes the trail log files that fall due.
     pub async fn tick(&self) {
+        let _maintenance = self.maintenance.lock().await;
         let now = self.clock.now();
         let (events, changes) = self.kms.run_due(now);
         if !events.is_empty() || !changes.is_empty() {
@@ -243,6 +248,7 @@ impl App {
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
     pub async fn reset(&self) -> Result<(), String> {
+        let _maintenance = self.maintenance.lock().await;
         // The data dir first, in one transaction: a reset that fails there changes nothing,
         // in memory or on disk (and, like any failed commit, stops keytrail acknowledging calls).
         if let Some(storage) = &self.storage {
