@@ -201,6 +201,30 @@ mod tests {
         }
     }
 
+    /// The per-thread last key and the shared map, taken in turns by two credentials.
+    #[test]
+    fn alternating_credentials_get_their_own_keys() {
+        let cache = SigningKeyCache::default();
+        let headers: &[(&str, &str)] = &[("host", "h"), ("x-amz-date", "20261129T101112Z")];
+        let request = |access_key_id, region| SignedRequest {
+            method: "POST",
+            path_and_query: "/",
+            headers,
+            body: b"{}",
+            amz_date: "20261129T101112Z",
+            signed_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_947_072),
+            access_key_id,
+            region,
+            service: "kms",
+        };
+        for _ in 0..2 {
+            for (akid, region, secret) in [("AK1", "us-east-1", "s1"), ("AK2", "us-east-1", "s2"), ("AK1", "eu-west-1", "s1")] {
+                let req = request(akid, region);
+                assert_eq!(cache.signature(&req, secret).unwrap(), reference_signature(&req, secret).unwrap(), "{akid} {region}");
+            }
+        }
+    }
+
     #[test]
     fn amz_dates_read_as_time_reads_them() {
         let by_time = |t: &str| {

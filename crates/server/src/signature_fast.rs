@@ -12,6 +12,7 @@
 //! re-signed by `aws_sigv4` in `signature.rs`, and a property test there checks that this
 //! computes exactly what `aws_sigv4` does.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -53,29 +54,67 @@ pub struct SignedRequest<'a> {
     pub service: &'a str,
 }
 
+/// The signing key this thread used last: (access key id, scope, secret, key).
+///
+/// Why: a run of calls comes with one credential, and looking it up in the shared map took a
+/// string built per call, SipHash over it and a lock both workers write. Keyed by everything the
+/// key is derived from, so it is right for any cache instance.
+struct LastKey {
+    access_key_id: String,
+    scope: String,
+    secret: String,
+    key: hmac::Key,
+}
+
+thread_local! {
+    static LAST_KEY: RefCell<Option<LastKey>> = const { RefCell::new(None) };
+}
+
 impl SigningKeyCache {
     /// The hex signature `aws_sigv4` would compute for `req` with `secret`, or `None` when the
     /// request is not of the simple shape this handles.
     pub fn signature(&self, req: &SignedRequest<'_>, secret: &str) -> Option<String> {
         let canonical = canonical_request(req)?;
         let date = req.amz_date.get(..8)?;
-        // `AKID/YYYYMMDD/region/service/aws4_request`: the cache's key; the scope is its tail.
-        let credential = [req.access_key_id, date, req.region, req.service, "aws4_request"].join("/");
-        let scope = &credential[req.access_key_id.len() + 1..];
         let mut string_to_sign = String::with_capacity(160);
         string_to_sign.push_str("AWS4-HMAC-SHA256\n");
         string_to_sign.push_str(req.amz_date);
         string_to_sign.push('\n');
-        string_to_sign.push_str(scope);
+        // The scope, `YYYYMMDD/region/service/aws4_request`, written in place.
+        let scope_start = string_to_sign.len();
+        for part in [date, "/", req.region, "/", req.service, "/aws4_request"] {
+            string_to_sign.push_str(part);
+        }
+        let scope_end = string_to_sign.len();
         string_to_sign.push('\n');
         push_hex(&mut string_to_sign, digest(&SHA256, canonical.as_bytes()).as_ref());
-        let key = self.signing_key(req, credential, secret);
+        let key = self.signing_key(req, &string_to_sign[scope_start..scope_end], secret);
         let mut signature = String::with_capacity(64);
         push_hex(&mut signature, hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
         Some(signature)
     }
 
-    fn signing_key(&self, req: &SignedRequest<'_>, credential: String, secret: &str) -> hmac::Key {
+    fn signing_key(&self, req: &SignedRequest<'_>, scope: &str, secret: &str) -> hmac::Key {
+        let last = LAST_KEY.with_borrow(|last| {
+            last.as_ref().filter(|l| l.access_key_id == req.access_key_id && l.scope == scope && l.secret == secret).map(|l| l.key.clone())
+        });
+        if let Some(key) = last {
+            return key;
+        }
+        let key = self.shared_signing_key(req, scope, secret);
+        LAST_KEY.set(Some(LastKey {
+            access_key_id: req.access_key_id.to_string(),
+            scope: scope.to_string(),
+            secret: secret.to_string(),
+            key: key.clone(),
+        }));
+        key
+    }
+
+    /// The key from the map all threads share, derived and kept there when missing.
+    fn shared_signing_key(&self, req: &SignedRequest<'_>, scope: &str, secret: &str) -> hmac::Key {
+        // `AKID/YYYYMMDD/region/service/aws4_request`, as in the `Authorization` header.
+        let credential = [req.access_key_id, scope].join("/");
         if let Some((cached_secret, key)) = self.keys.lock().get(&credential) {
             if cached_secret == secret {
                 return key.clone();

@@ -10,6 +10,11 @@ use super::context::RequestContext;
 /// case-insensitive matching.
 pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    // Most patterns policies hold are `*`, `kms:*` or a literal ARN: those need no backtracking
+    // (the general loop stepped a `*` through an 80-byte ARN one byte at a time, ~3% of a call).
+    if !p.contains(&b'*') && !p.contains(&b'?') {
+        return p == t;
+    }
     let (mut pi, mut ti) = (0, 0);
     // After a `*`: where the pattern resumes, and the text position the `*` has consumed up to.
     let mut star: Option<(usize, usize)> = None;
@@ -17,6 +22,9 @@ pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
         match p.get(pi) {
             Some(b'*') => {
                 pi += 1;
+                if p[pi..].iter().all(|&byte| byte == b'*') {
+                    return true;
+                }
                 star = Some((pi, ti));
             }
             Some(b'?') => {
@@ -156,6 +164,46 @@ mod tests {
         assert!(wildcard_match("?é?", "xéy"));
         assert!(wildcard_match("*é", "ééé"));
         assert!(!wildcard_match("Alias/*", "alias/x"), "matching is case-sensitive");
+    }
+
+    /// The loop without the shortcuts, as it was: what the shortcuts must agree with.
+    fn wildcard_match_slowly(pattern: &str, text: &str) -> bool {
+        let (p, t) = (pattern.as_bytes(), text.as_bytes());
+        let (mut pi, mut ti) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            match p.get(pi) {
+                Some(b'*') => {
+                    pi += 1;
+                    star = Some((pi, ti));
+                }
+                Some(b'?') => {
+                    pi += 1;
+                    ti += utf8_len(t[ti]);
+                }
+                Some(&byte) if byte == t[ti] => {
+                    pi += 1;
+                    ti += 1;
+                }
+                _ => match star {
+                    Some((resume, consumed)) => {
+                        let consumed = consumed + utf8_len(t[consumed]);
+                        star = Some((resume, consumed));
+                        pi = resume;
+                        ti = consumed;
+                    }
+                    None => return false,
+                },
+            }
+        }
+        p[pi..].iter().all(|&byte| byte == b'*')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shortcuts_agree_with_the_loop(pattern in "[ab:*?é/]{0,8}", text in "[ab:é/]{0,10}") {
+            proptest::prop_assert_eq!(wildcard_match(&pattern, &text), wildcard_match_slowly(&pattern, &text));
+        }
     }
 
     #[test]
