@@ -85,6 +85,11 @@ impl Server {
         body["Records"].as_array().cloned().unwrap_or_default()
     }
 
+    /// All records' `eventName`s, oldest first.
+    pub async fn all_event_names(&self) -> Vec<String> {
+        event_names(&self.all_events().await)
+    }
+
     /// All records, oldest first.
     pub async fn all_events(&self) -> Vec<Value> {
         self.events("").await
@@ -137,6 +142,11 @@ impl Drop for Server {
             let _ = tx.send(());
         }
     }
+}
+
+/// The `eventName` of each record, in order: what most assertions on a series of records compare.
+pub fn event_names(records: &[Value]) -> Vec<String> {
+    records.iter().map(|r| r["eventName"].as_str().expect("eventName").to_string()).collect()
 }
 
 /// Sends one raw HTTP/1.1 request (no SDK) and returns (status, body). For hostile-input and

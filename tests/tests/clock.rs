@@ -219,8 +219,7 @@ async fn deliveries_follow_the_clock_in_time_order() {
     let files = log_files(&dir);
     // One file for the calls (at the end of their 5-minute interval), one for the deletion (at
     // the end of the interval it fell in, a week later), not one per interval in between.
-    let names: Vec<Vec<String>> =
-        files.iter().map(|f| f.records.iter().map(|r| r["eventName"].as_str().unwrap().to_string()).collect()).collect();
+    let names: Vec<Vec<String>> = files.iter().map(|f| keytrail_tests::event_names(&f.records)).collect();
     assert_eq!(names, [vec!["StartLogging", "CreateKey", "ScheduleKeyDeletion"], vec!["DeleteKey"]]);
     let stamp = |key: &str| key.rsplit('_').nth(1).unwrap().to_string();
     let delete_file = stamp(&files[1].key);

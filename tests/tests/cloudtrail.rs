@@ -498,9 +498,7 @@ async fn excluding_kms_stops_kms_records_and_is_itself_recorded() {
     kms.generate_random().number_of_bytes(4).send().await.unwrap();
     server.advance_clock(300).await;
 
-    let names = |bucket: &str| {
-        delivered_records(&dir.join(bucket)).iter().map(|r| r["eventName"].as_str().unwrap().to_string()).collect::<Vec<_>>()
-    };
+    let names = |bucket: &str| keytrail_tests::event_names(&delivered_records(&dir.join(bucket)));
     let no_kms = names("b-no-kms");
     assert_eq!(no_kms, ["StartLogging", "StartLogging", "ListKeys", "PutEventSelectors", "PutEventSelectors", "GenerateRandom"]);
     let all = names("b-all");
@@ -534,7 +532,7 @@ async fn multi_region_trail_writes_a_file_per_region() {
         .map(|f| {
             let region = f.key.split('/').nth(4).unwrap().to_string();
             assert!(f.key.contains(&format!("_CloudTrail_{region}_")), "{}", f.key);
-            (region, f.records.iter().map(|r| r["eventName"].as_str().unwrap().to_string()).collect())
+            (region, keytrail_tests::event_names(&f.records))
         })
         .collect();
     assert_eq!(

@@ -209,9 +209,7 @@ async fn a_reset_that_fails_on_disk_wipes_nothing() {
     let kms = server.kms();
     let id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_string();
     kms.encrypt().key_id(&id).plaintext(Blob::new("kept")).send().await.unwrap();
-    let event_names =
-        |events: Vec<serde_json::Value>| -> Vec<String> { events.iter().map(|e| e["eventName"].as_str().unwrap().to_string()).collect() };
-    let before = event_names(server.all_events().await);
+    let before = server.all_event_names().await;
     assert_eq!(before, ["CreateKey", "Encrypt"]);
 
     let db = rusqlite::Connection::open(dir.join("keytrail.db")).unwrap();
@@ -220,7 +218,7 @@ async fn a_reset_that_fails_on_disk_wipes_nothing() {
     let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/_keytrail/reset", &[], "").await;
     assert_eq!(status, 500, "{body}");
     // Memory was not wiped either.
-    assert_eq!(event_names(server.all_events().await), before);
+    assert_eq!(server.all_event_names().await, before);
     assert_eq!(server.app.kms.store.all_keys().len(), 1);
     // Nothing is acknowledged after a failed commit until a restart.
     let after = kms.list_keys().send().await.unwrap_err();
@@ -233,7 +231,7 @@ async fn a_reset_that_fails_on_disk_wipes_nothing() {
     let kms = server.kms();
     let keys: Vec<String> = kms.list_keys().send().await.unwrap().keys().iter().map(|k| k.key_id().unwrap().to_string()).collect();
     assert_eq!(keys, [id]);
-    assert_eq!(event_names(server.all_events().await), ["CreateKey", "Encrypt", "ListKeys"]);
+    assert_eq!(server.all_event_names().await, ["CreateKey", "Encrypt", "ListKeys"]);
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
