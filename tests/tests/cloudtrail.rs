@@ -462,10 +462,7 @@ async fn log_files_hold_what_history_holds() {
     let expected: Vec<&Value> = history[start..].iter().filter(|r| r["awsRegion"] == "us-east-1").collect();
     let delivered: Vec<&Value> = files[0].records.iter().collect();
     assert_eq!(delivered, expected);
-    assert_eq!(
-        delivered.iter().map(|r| r["eventName"].as_str().unwrap()).collect::<Vec<_>>(),
-        ["StartLogging", "CreateKey", "Encrypt", "Decrypt"]
-    );
+    assert_eq!(keytrail_tests::event_names(&files[0].records), ["StartLogging", "CreateKey", "Encrypt", "Decrypt"]);
 
     // Later records wait for the next interval, or for shutdown.
     server.kms().list_keys().send().await.unwrap();
