@@ -41,5 +41,5 @@ pub use history::{EventLog, EventQuery, LookupAttribute, MemoryEventLog};
 pub use identity::UserIdentity;
 pub use record::{CloudTrailRecord, Resource};
 pub use recorder::{EventFilter, RecordSink, Recorder, StoredEvent};
-pub use service::{CloudTrail, Operation as CloudTrailOperation, Scope};
+pub use service::{CallOutcome as CloudTrailOutcome, CloudTrail, Operation as CloudTrailOperation, PolicyResource, Scope};
 pub use trails::{Trail, Trails};

@@ -38,6 +38,11 @@ macro_rules! operations {
                 match self { $(Operation::$name => $read_only,)* }
             }
 
+            /// The IAM action that authorizes the call, `cloudtrail:<Operation>`.
+            pub fn action(self) -> &'static str {
+                match self { $(Operation::$name => concat!("cloudtrail:", stringify!($name)),)* }
+            }
+
             /// Whether the record's `responseElements` shows the response (CreateTrail,
             /// UpdateTrail, PutEventSelectors); otherwise it is `null`.
             pub fn logs_response(self) -> bool {
@@ -128,6 +133,30 @@ pub struct Scope<'a> {
     pub region: &'a str,
 }
 
+/// What an IAM policy sees a call act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyResource {
+    /// `*`: the operation takes no trail.
+    Any,
+    /// A trail, by ARN, and the account in it.
+    Trail {
+        /// `arn:aws:cloudtrail:<region>:<account>:trail/<name>`.
+        arn: String,
+        /// The trail's account (another account's ARN may be named).
+        account: String,
+    },
+}
+
+impl PolicyResource {
+    /// The ARN policies match, `*` for [`PolicyResource::Any`].
+    pub fn arn(&self) -> &str {
+        match self {
+            PolicyResource::Any => "*",
+            PolicyResource::Trail { arn, .. } => arn,
+        }
+    }
+}
+
 /// A call's result and what its record needs.
 #[derive(Debug)]
 pub struct CallOutcome {
@@ -176,6 +205,39 @@ impl CloudTrail {
             GetEventSelectors => trail_ops::get_selectors(&mut ctx, body),
         };
         CallOutcome { result, trail_arn: ctx.trail_arn }
+    }
+
+    /// The resource `op` is authorized on, read from the request (Service Authorization
+    /// Reference, "Actions, resources, and condition keys for AWS CloudTrail",
+    /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html):
+    /// the trail's ARN for CreateTrail, GetTrail, UpdateTrail, DeleteTrail, GetTrailStatus,
+    /// StartLogging, StopLogging, PutEventSelectors and GetEventSelectors; `*` for LookupEvents,
+    /// DescribeTrails and ListTrails, and for a request that names no valid trail (the call then
+    /// fails its own validation, if the caller may call the action on `*` at all).
+    ///
+    /// Choice: GetTrail takes the trail (older versions of the reference listed no resource).
+    pub fn policy_resource(&self, scope: Scope<'_>, op: Operation, body: &[u8]) -> PolicyResource {
+        use Operation::*;
+        let member = match op {
+            LookupEvents | DescribeTrails | ListTrails => return PolicyResource::Any,
+            PutEventSelectors | GetEventSelectors => "TrailName",
+            CreateTrail | GetTrail | UpdateTrail | DeleteTrail | GetTrailStatus | StartLogging | StopLogging => "Name",
+        };
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let Some(given) = request.get(member).and_then(Value::as_str) else { return PolicyResource::Any };
+        let arn = if op == CreateTrail {
+            // A new trail lives in the caller's account and region, whatever it is named.
+            (!given.starts_with("arn:")).then(|| crate::trails::trail_arn(scope.region, scope.account, given))
+        } else {
+            trail_ops::named_trail_arn(self, scope, given)
+        };
+        match arn {
+            Some(arn) => {
+                let account = arn.split(':').nth(4).unwrap_or_default().to_owned();
+                PolicyResource::Trail { arn, account }
+            }
+            None => PolicyResource::Any,
+        }
     }
 
     /// Writes the trail log files due at `now` (the server's tick).

@@ -100,6 +100,28 @@ fn not_found(ctx: &Ctx<'_>, given: &str) -> CloudTrailError {
     err("TrailNotFoundException", format!("Unknown trail: {given} for the user: {}", ctx.scope.account))
 }
 
+/// The trail named `name` as the caller sees it: the one in its region, else a multi-region
+/// trail of its account seen from here (a shadow trail).
+fn find_by_name(cloudtrail: &CloudTrail, scope: Scope<'_>, name: &str) -> Option<Trail> {
+    let trails = &cloudtrail.trails;
+    let home = TrailKey { account: scope.account.into(), region: scope.region.into(), name: name.into() };
+    trails
+        .get(&home)
+        .or_else(|| trails.filter(|t| t.account_id == scope.account && t.name == name && t.is_multi_region_trail).into_iter().next())
+}
+
+/// The ARN of the trail `given` (a name or an ARN) names, for authorizing the call: the trail's
+/// own ARN when it exists, else the one a trail of that name in the caller's region would have.
+/// `None` when `given` is no valid name or ARN (the call then fails on its own).
+pub(crate) fn named_trail_arn(cloudtrail: &CloudTrail, scope: Scope<'_>, given: &str) -> Option<String> {
+    if given.starts_with("arn:") {
+        return parse_arn(given).ok().map(|key| crate::trails::trail_arn(&key.region, &key.account, &key.name));
+    }
+    validate_name(given).ok()?;
+    let arn = find_by_name(cloudtrail, scope, given).map(|t| t.arn());
+    Some(arn.unwrap_or_else(|| crate::trails::trail_arn(scope.region, scope.account, given)))
+}
+
 /// Finds the trail a request names (by name or ARN) and notes its ARN for the record.
 fn resolve(ctx: &mut Ctx<'_>, given: Option<&str>, access: Access) -> Result<Trail, CloudTrailError> {
     let given = given.unwrap_or_default();
@@ -115,10 +137,7 @@ fn resolve(ctx: &mut Ctx<'_>, given: Option<&str>, access: Access) -> Result<Tra
             return Err(err("InvalidTrailNameException", "Trail name or ARN cannot be empty."));
         }
         validate_name(given)?;
-        let home = TrailKey { account: ctx.scope.account.into(), region: ctx.scope.region.into(), name: given.into() };
-        trails.get(&home).or_else(|| {
-            trails.filter(|t| t.account_id == ctx.scope.account && t.name == given && t.is_multi_region_trail).into_iter().next()
-        })
+        find_by_name(ctx.cloudtrail, ctx.scope, given)
     };
     let trail = trail.ok_or_else(|| not_found(ctx, given))?;
     ctx.trail_arn = Some(trail.arn());

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use crate::policy::PolicyDocument;
 use crate::principal::Principal;
 
-/// A request's caller: the principal, the access key it used, and the region it signed for.
+/// A request's caller: the principal, the access key it used, the region it signed for, and
+/// where the request came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     /// Who is calling.
@@ -14,13 +15,37 @@ pub struct Caller {
     pub access_key_id: String,
     /// The region from the credential scope; keys and events are scoped by it.
     pub region: String,
+    /// Where the request came from (`aws:SourceIp`, `aws:SecureTransport`).
+    pub origin: RequestOrigin,
 }
 
 impl Caller {
+    /// A caller whose origin is not known yet (the server sets it with [`Caller::from_origin`]).
+    pub fn new(principal: Principal, access_key_id: String, region: String) -> Self {
+        Caller { principal, access_key_id, region, origin: RequestOrigin::default() }
+    }
+
+    /// The same caller, calling from `origin`.
+    pub fn from_origin(self, origin: RequestOrigin) -> Self {
+        Caller { origin, ..self }
+    }
+
     /// The caller's account.
     pub fn account(&self) -> &str {
         self.principal.account()
     }
+}
+
+/// Where a request came from, as far as policies can ask (`aws:SourceIp`, `aws:SecureTransport`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// The peer's IP address; `None` when unknown (in-process callers), and then
+    /// `aws:SourceIp` is absent from the request context.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+    /// The `User-Agent` header, if sent (`aws:UserAgent`).
+    pub user_agent: Option<String>,
 }
 
 /// A configured access key: its principal and its secret (for signature checks).
@@ -47,6 +72,8 @@ pub struct CredentialDirectory {
     keys: HashMap<String, AccessKey>,
     /// Identity policies by `Principal::policy_arn` (user ARN, role ARN).
     policies: HashMap<String, Vec<PolicyDocument>>,
+    /// IAM tags by `Principal::policy_arn` (`aws:PrincipalTag/<key>`).
+    tags: HashMap<String, Vec<(String, String)>>,
     /// Account aliases, shown as the root's `userName`.
     account_aliases: HashMap<String, String>,
     default_account: String,
@@ -59,6 +86,7 @@ impl CredentialDirectory {
         CredentialDirectory {
             keys: HashMap::new(),
             policies: HashMap::new(),
+            tags: HashMap::new(),
             account_aliases: HashMap::new(),
             default_account: default_account.into(),
             strict,
@@ -73,6 +101,19 @@ impl CredentialDirectory {
     /// The identity policies that apply to `principal` (none for roots, which IAM never restricts).
     pub fn policies_of(&self, principal: &Principal) -> &[PolicyDocument] {
         self.policies.get(&principal.policy_arn()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Tags the user or role with ARN `policy_arn` (IAM tags: `aws:PrincipalTag/<key>`).
+    pub fn set_tags(&mut self, policy_arn: impl Into<String>, tags: Vec<(String, String)>) {
+        self.tags.insert(policy_arn.into(), tags);
+    }
+
+    /// The IAM tags of `principal` (a session carries its role's tags; roots have none).
+    pub fn tags_of(&self, principal: &Principal) -> &[(String, String)] {
+        if principal.is_root() {
+            return &[];
+        }
+        self.tags.get(&principal.policy_arn()).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Names an account (its root's `userName` in records).

@@ -11,5 +11,5 @@ pub mod policy;
 pub mod principal;
 pub mod sigv4;
 
-pub use credentials::{Caller, CredentialDirectory, CredentialError};
+pub use credentials::{Caller, CredentialDirectory, CredentialError, RequestOrigin};
 pub use principal::Principal;

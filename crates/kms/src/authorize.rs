@@ -7,7 +7,8 @@
 use keytrail_iam::Caller;
 
 use crate::crypto::EncryptionContext;
-use crate::key::Key;
+use crate::grants::GrantSpec;
+use crate::key::{Grant, Key};
 use crate::store::KeyStore;
 use crate::KmsError;
 
@@ -17,8 +18,12 @@ pub struct AccessRequest<'a> {
     pub caller: &'a Caller,
     /// The IAM action, `kms:Encrypt`.
     pub action: &'static str,
-    /// The key acted on; `None` for account-level actions (CreateKey, ListKeys, ListAliases, GenerateRandom).
+    /// The key acted on; `None` for actions on no key (CreateKey, ListKeys, ListAliases,
+    /// GenerateRandom, and the alias half of the alias operations).
     pub key: Option<&'a Key>,
+    /// Without a key: the resource acted on, for the alias operations' check on the alias ARN
+    /// ("Controlling access to aliases"); `None` is `*`.
+    pub resource: Option<&'a str>,
     /// The encryption context of the request, for `kms:EncryptionContext:*` conditions.
     pub encryption_context: Option<&'a EncryptionContext>,
     /// The alias the request named the key by, for `kms:RequestAlias`.
@@ -27,6 +32,15 @@ pub struct AccessRequest<'a> {
     pub grant_tokens: &'a [String],
     /// Further condition keys (`kms:EncryptionAlgorithm`, `kms:GrantOperations`, …), lower-case names.
     pub extra_conditions: Vec<(&'static str, Vec<String>)>,
+    /// Tags the request sets (CreateKey, TagResource): `aws:RequestTag/<k>` and `aws:TagKeys`.
+    pub request_tags: Option<&'a [(String, String)]>,
+    /// Tag keys the request names without values (UntagResource): `aws:TagKeys`.
+    pub tag_keys: Option<&'a [String]>,
+    /// CreateGrant: the grant it would create. A parent grant's `CreateGrant` permission covers
+    /// only grants as narrow as itself (see [`crate::grants`]).
+    pub new_grant: Option<&'a GrantSpec>,
+    /// RetireGrant: the grant it would retire; who may retire it is the grant's to say.
+    pub retiring: Option<&'a Grant>,
 }
 
 impl<'a> AccessRequest<'a> {
@@ -36,10 +50,15 @@ impl<'a> AccessRequest<'a> {
             caller,
             action,
             key,
+            resource: None,
             encryption_context: None,
             request_alias: None,
             grant_tokens: &[],
             extra_conditions: Vec::new(),
+            request_tags: None,
+            tag_keys: None,
+            new_grant: None,
+            retiring: None,
         }
     }
 }

@@ -111,11 +111,38 @@ impl Kms {
         action: &'static str,
         f: impl FnOnce(&mut Key) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
+        self.change_key_with(ctx, arn, action, Vec::new(), f)
+    }
+
+    /// [`Kms::change_key`] with condition keys from the request's members (`extra`, lower-case
+    /// names: `kms:rotationperiodindays`, …).
+    pub fn change_key_with<T>(
+        &self,
+        ctx: &mut CallContext<'_>,
+        arn: &str,
+        action: &'static str,
+        extra: Vec<(&'static str, Vec<String>)>,
+        f: impl FnOnce(&mut Key) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
         let caller = ctx.caller;
+        let access =
+            |key: &Key| self.authorize(&AccessRequest { extra_conditions: extra, ..AccessRequest::new(caller, action, Some(key)) });
+        self.change_key_as(ctx, arn, access, f)
+    }
+
+    /// [`Kms::change_key`] where `access` authorizes (the operation states the whole access,
+    /// e.g. with the tags the request sets); `f` runs under the key's write lock after it.
+    pub fn change_key_as<T>(
+        &self,
+        ctx: &mut CallContext<'_>,
+        arn: &str,
+        access: impl FnOnce(&Key) -> Result<(), KmsError>,
+        f: impl FnOnce(&mut Key) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
         let result = self
             .store
             .with_key_mut(arn, |key| {
-                self.authorize(&AccessRequest::new(caller, action, Some(key)))?;
+                access(key)?;
                 f(key)
             })
             .unwrap_or_else(|| Err(KmsError::key_not_found(arn)))?;

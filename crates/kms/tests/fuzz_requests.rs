@@ -122,11 +122,7 @@ fn cases(default: u32) -> u32 {
 const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
 fn caller() -> Caller {
-    Caller {
-        principal: Principal::Root { account: "111122223333".into(), alias: None },
-        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-        region: "us-east-1".into(),
-    }
+    Caller::new(Principal::Root { account: "111122223333".into(), alias: None }, "AKIAIOSFODNN7EXAMPLE".into(), "us-east-1".into())
 }
 
 /// A service with one key (alias `alias/fuzz`) and a ciphertext made with it.

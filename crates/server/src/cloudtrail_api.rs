@@ -1,12 +1,16 @@
-//! The CloudTrail API path: identify → execute → audit → respond, as for KMS. CloudTrail's own
-//! management calls are recorded too (eventSource `cloudtrail.amazonaws.com`), so a
-//! PutEventSelectors that excludes KMS leaves its trace.
+//! The CloudTrail API path: identify → authorize → execute → audit → respond, as for KMS.
+//! CloudTrail's own management calls are recorded too (eventSource `cloudtrail.amazonaws.com`),
+//! so a PutEventSelectors that excludes KMS leaves its trace, and so does a denied StopLogging.
 
 use std::path::PathBuf;
 
 use hyper::http::request::Parts;
 use hyper::Response;
-use keytrail_audit::{CloudTrail, CloudTrailOperation, Recorder, Resource, Scope};
+use keytrail_audit::error::CloudTrailError;
+use keytrail_audit::{CloudTrail, CloudTrailOperation, CloudTrailOutcome, PolicyResource, Recorder, Resource, Scope};
+use keytrail_iam::policy::{authorize_identity, Denial, DenialReason, PolicyDocument, RequestContext};
+use keytrail_iam::Caller;
+use time::OffsetDateTime;
 
 use crate::protocol::{error_response, json_response, ApiError, Body};
 use crate::records::{api_call_records, CallFacts, CallResult};
@@ -45,7 +49,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         return error_response(&meta.request_id, &err);
     }
     let caller = match crate::identify::identify(app, parts, body) {
-        Ok(c) => c,
+        Ok(c) => c.from_origin(meta.origin()),
         Err(e) => return error_response(&meta.request_id, &e),
     };
     let Some(op) = op else {
@@ -56,7 +60,10 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     };
     let now = app.clock.now();
     let scope = Scope { account: caller.account(), region: &caller.region };
-    let outcome = app.cloudtrail.call(scope, op, body, now);
+    let outcome = match authorize(app, &caller, scope, op, body, now) {
+        Ok(()) => app.cloudtrail.call(scope, op, body, now),
+        Err(denied) => denied,
+    };
     let error = outcome.result.as_ref().err().map(|e| ApiError::bad_request(e.code(), e.message()));
     let facts = CallFacts {
         caller: &caller,
@@ -77,7 +84,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     let mut records = api_call_records(
         &facts,
         CallResult {
-            error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
+            error: error.as_ref().map(|e| (app.recorded_error_code(&e.code), e.message.as_str())),
             request_parameters: keytrail_kms::audit::request_parameters(body, &[]),
             response_elements,
             additional_event_data: None,
@@ -87,7 +94,8 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     // Choice: the trail a call named is listed in `resources`, so LookupEvents finds trail
     // changes by ResourceType/ResourceName as the console's event history does.
     if let Some(arn) = outcome.trail_arn {
-        let trail = Resource { account_id: caller.account().to_string(), resource_type: TRAIL_RESOURCE_TYPE.into(), arn };
+        let account_id = arn.split(':').nth(4).unwrap_or_default().to_string();
+        let trail = Resource { account_id, resource_type: TRAIL_RESOURCE_TYPE.into(), arn };
         for r in &mut records {
             r.resources = Some(vec![trail.clone()]);
         }
@@ -102,4 +110,47 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         Some(e) => error_response(&meta.request_id, &e),
         None => json_response(200, &meta.request_id, &outcome.result.unwrap_or_default()),
     }
+}
+
+/// Authorizes a CloudTrail call: its `cloudtrail:<Operation>` action on the trail it names (or
+/// `*`), through the caller's identity policies — CloudTrail trails have no resource policy, so
+/// an explicit Deny wins, an account's root is allowed, anyone else needs an Allow. A trail of
+/// another account is refused as a cross-account request without a resource policy allowing it
+/// is ("Policy evaluation logic", IAM User Guide; choice: before looking the trail up, so the
+/// answer does not tell whether it exists). A refusal is the call's outcome: an
+/// `AccessDeniedException` (HTTP 400, IAM's message form), recorded with the trail as resource.
+fn authorize(
+    app: &App,
+    caller: &Caller,
+    scope: Scope<'_>,
+    op: CloudTrailOperation,
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), CloudTrailOutcome> {
+    let resource = app.cloudtrail.policy_resource(scope, op, body);
+    let principal = &caller.principal;
+    let identity = app.credentials.policies_of(principal);
+    let arn = resource.arn();
+    let context = if identity.iter().any(PolicyDocument::reads_context) {
+        let context = RequestContext::for_caller(caller, op.action(), arn, now, app.credentials.tags_of(principal));
+        match &resource {
+            PolicyResource::Trail { account, .. } => context.with_value("aws:ResourceAccount", account.as_str()),
+            PolicyResource::Any => context,
+        }
+    } else {
+        RequestContext::without_keys(principal, op.action(), arn)
+    };
+    let decision = match &resource {
+        PolicyResource::Trail { account, .. } if account != caller.account() => {
+            Err(Denial::new(DenialReason::NoResourcePolicyAllows, &context))
+        }
+        _ => authorize_identity(identity, &context),
+    };
+    decision.map_err(|denial| CloudTrailOutcome {
+        result: Err(CloudTrailError::new("AccessDeniedException", denial.message())),
+        trail_arn: match &resource {
+            PolicyResource::Trail { arn, .. } => Some(arn.clone()),
+            PolicyResource::Any => None,
+        },
+    })
 }

@@ -2,7 +2,7 @@
 //! keys and identity policies, and seeded keys. Unknown fields and bad values stop start-up with a
 //! message that names them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use keytrail_iam::policy::{PolicyDocument, PolicyKind};
@@ -71,6 +71,9 @@ pub struct UserConfig {
     /// Identity policies (JSON text).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// IAM tags, `{ team = "blue" }`: `aws:PrincipalTag/<key>` in policies.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// `[[roles]]`.
@@ -84,6 +87,9 @@ pub struct RoleConfig {
     /// Identity policies (JSON text).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// IAM tags of the role, which its sessions carry: `aws:PrincipalTag/<key>` in policies.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Sessions, each with its own temporary-style access key.
     #[serde(default)]
     pub sessions: Vec<SessionConfig>,
@@ -147,6 +153,24 @@ fn is_key_id(s: &str) -> bool {
         || s.strip_prefix("mrk-").is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
 }
 
+/// IAM's tag rules (IAM User Guide, "Tagging IAM resources"): keys of 1–128 characters, not
+/// starting with `aws:`, unique regardless of case; values of at most 256 characters.
+fn check_tags(tags: &BTreeMap<String, String>, owner: &str) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 || k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(ConfigError(format!("{owner}: tags: key \"{k}\" must be 1-128 characters and not start with aws:")));
+        }
+        if v.chars().count() > 256 {
+            return Err(ConfigError(format!("{owner}: tags: the value of \"{k}\" is longer than 256 characters")));
+        }
+        if !seen.insert(k.to_lowercase()) {
+            return Err(ConfigError(format!("{owner}: tags: key \"{k}\" is used twice (IAM tag keys are case-insensitive)")));
+        }
+    }
+    Ok(())
+}
+
 impl ConfigFile {
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
@@ -196,6 +220,7 @@ impl ConfigFile {
                 return bad(format!("{owner}: account = \"{}\" is not a 12-digit account id", u.account));
             }
             check_key(&u.access_key_id, &owner)?;
+            check_tags(&u.tags, &owner)?;
             for p in &u.policies {
                 PolicyDocument::parse(p, PolicyKind::IdentityPolicy).map_err(|e| ConfigError(format!("{owner}: policies: {e}")))?;
             }
@@ -208,6 +233,7 @@ impl ConfigFile {
             for s in &r.sessions {
                 check_key(&s.access_key_id, &format!("{owner} session \"{}\"", s.name))?;
             }
+            check_tags(&r.tags, &owner)?;
             for p in &r.policies {
                 PolicyDocument::parse(p, PolicyKind::IdentityPolicy).map_err(|e| ConfigError(format!("{owner}: policies: {e}")))?;
             }
@@ -286,5 +312,12 @@ mod tests {
         assert!(e.0.contains("material_hex[0]"), "{e}");
         let e = ConfigFile::parse("[[users]]\naccount=\"111122223333\"\nname=\"a\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\npolicies=['{\"Statement\":[]}']").err().unwrap();
         assert!(e.0.contains("users \"a\": policies"), "{e}");
+        let user = "[[users]]\naccount=\"111122223333\"\nname=\"a\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\n";
+        let e = ConfigFile::parse(&format!("{user}tags = {{ Team = \"a\", team = \"b\" }}")).err().unwrap();
+        assert!(e.0.contains("users \"a\": tags: key \"team\" is used twice"), "{e}");
+        let e = ConfigFile::parse(&format!("{user}tags = {{ \"aws:x\" = \"a\" }}")).err().unwrap();
+        assert!(e.0.contains("tags: key \"aws:x\""), "{e}");
+        let ok = ConfigFile::parse(&format!("{user}tags = {{ team = \"blue\", env = \"\" }}")).unwrap();
+        assert_eq!(ok.users[0].tags.get("team").map(String::as_str), Some("blue"));
     }
 }

@@ -23,5 +23,5 @@ pub fn identify(app: &App, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErro
     if app.options.verify_signatures {
         crate::signature::verify(app, parts, body, &auth)?;
     }
-    Ok(Caller { principal, access_key_id: auth.access_key_id, region: auth.region })
+    Ok(Caller::new(principal, auth.access_key_id, auth.region))
 }

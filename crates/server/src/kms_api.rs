@@ -15,7 +15,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         return error_response(&meta.request_id, &err);
     };
     let caller = match crate::identify::identify(app, parts, body) {
-        Ok(c) => c,
+        Ok(c) => c.from_origin(meta.origin()),
         Err(e) => return error_response(&meta.request_id, &e),
     };
     let outcome = app.kms.call(&caller, op, body);

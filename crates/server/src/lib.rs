@@ -50,6 +50,20 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+impl RequestMeta {
+    /// Where the request came from, as policies see it (`aws:SourceIp`, `aws:SecureTransport`,
+    /// `aws:UserAgent`).
+    pub fn origin(&self) -> keytrail_iam::RequestOrigin {
+        keytrail_iam::RequestOrigin {
+            source_ip: self.source_ip.parse().ok(),
+            // TLS hook: keytrail serves plain HTTP today; the connection that terminates TLS sets
+            // this to true (aws:SecureTransport).
+            secure_transport: false,
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
 /// Why keytrail could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -106,7 +120,7 @@ impl App {
         let clock = Clock::new();
         let credentials =
             Arc::new(seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now()));
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
+        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone(), clock.clone())));
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
         let cloudtrail = match cloudtrail_api::start(&options, &recorder) {

@@ -27,12 +27,14 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
         let principal =
             Principal::User { account: u.account.clone(), name: u.name.clone(), unique_id: stable_unique_id("AIDA", &u.account, &u.name) };
         dir.set_policies(principal.policy_arn(), u.policies.iter().map(parse).collect());
+        dir.set_tags(principal.policy_arn(), u.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         dir.insert(&u.access_key_id, AccessKey { principal, secret: u.secret_access_key.clone() });
     }
     let created = keytrail_audit::timefmt::event_time(started);
     for r in &cfg.roles {
         let role_id = stable_unique_id("AROA", &r.account, &r.name);
         let role_arn = format!("arn:aws:iam::{}:role/{}", r.account, r.name);
+        dir.set_tags(role_arn.clone(), r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         dir.set_policies(role_arn, r.policies.iter().map(parse).collect());
         for s in &r.sessions {
             let principal = Principal::AssumedRole {

@@ -9,9 +9,17 @@
 //! 3. Cross account: the key policy must allow (naming the caller, its account or `*`) *and* the
 //!    caller's identity policies must allow (the root user of the caller's account counts as
 //!    allowed).
-//! 4. A matching grant (`extra_allow`) allows on its own, in the same account and across accounts.
-//!    Choice: AWS lets a grantee use a grant without any key-policy or IAM-policy permission; a
-//!    grant cannot override an explicit Deny, so rule 1 still applies.
+//! 4. A grant naming the caller (user, role, session) allows on its own, in the same account and
+//!    across accounts ([`GrantAllow::OnItsOwn`]): AWS lets a grantee use a grant without any
+//!    key-policy or IAM-policy permission. A grant naming the caller's *account*
+//!    ([`GrantAllow::ThroughIdentity`]) delegates to that account's IAM, as a key policy naming
+//!    the account does: the account's root may use it, anyone else only where an identity
+//!    policy allows the action ("Grants in AWS KMS", grantee principal; "Allowing users in other
+//!    accounts to use a KMS key", KMS Developer Guide). A grant cannot override an explicit
+//!    Deny, so rule 1 still applies.
+//!
+//! Actions that name no key policy (account-level actions, alias ARNs, CloudTrail's own API)
+//! are decided by identity policies alone: [`authorize_identity`].
 
 use std::fmt;
 
@@ -100,6 +108,18 @@ impl fmt::Display for Denial {
 
 impl std::error::Error for Denial {}
 
+/// What a grant on the key contributes to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GrantAllow {
+    /// No grant allows the request.
+    None,
+    /// A grant names the caller itself: it allows on its own.
+    OnItsOwn,
+    /// A grant names the caller's account: it allows when the caller is the account's root or
+    /// an identity policy of the caller allows the action.
+    ThroughIdentity,
+}
+
 /// Decides a KMS request from the key policy and the caller's identity policies (no grants).
 ///
 /// `key_owner` is the account that owns the key; the caller's account comes from the context.
@@ -109,19 +129,19 @@ pub fn authorize(
     context: &RequestContext<'_>,
     key_owner: &str,
 ) -> Result<(), Denial> {
-    authorize_with_extra_allow(key_policy, identity_policies, context, key_owner, false)
+    authorize_with_grant(key_policy, identity_policies, context, key_owner, GrantAllow::None)
 }
 
-/// Like [`authorize`], where `extra_allow` says a grant on the key allows this request; a grant
-/// is sufficient by itself, but an explicit Deny in any policy still wins.
+/// Like [`authorize`], where `grant` says what a grant on the key allows; an explicit Deny in
+/// any policy still wins over it.
 ///
 /// When both policies deny explicitly, the key policy's deny is the one reported.
-pub fn authorize_with_extra_allow(
+pub fn authorize_with_grant(
     key_policy: &PolicyDocument,
     identity_policies: &[PolicyDocument],
     context: &RequestContext<'_>,
     key_owner: &str,
-    extra_allow: bool,
+    grant: GrantAllow,
 ) -> Result<(), Denial> {
     let deny = |reason| Err(Denial::new(reason, context));
     let key_decision = key_policy.evaluate(context);
@@ -132,17 +152,33 @@ pub fn authorize_with_extra_allow(
     if identity_decision == Decision::ExplicitDeny {
         return deny(DenialReason::ExplicitDenyInIdentityPolicy);
     }
-    if extra_allow {
-        return Ok(());
-    }
     let caller = context.principal();
-    let same_account = caller.account() == key_owner;
     let identity_allows = caller.is_root() || matches!(identity_decision, Decision::Allow(_));
+    match grant {
+        GrantAllow::OnItsOwn => return Ok(()),
+        GrantAllow::ThroughIdentity if identity_allows => return Ok(()),
+        GrantAllow::ThroughIdentity | GrantAllow::None => {}
+    }
+    let same_account = caller.account() == key_owner;
     match key_decision {
         Decision::Allow(AllowScope::Principal) if same_account => Ok(()),
         Decision::Allow(_) if identity_allows => Ok(()),
         Decision::Allow(_) => deny(DenialReason::NoIdentityPolicyAllows),
         Decision::ImplicitDeny | Decision::ExplicitDeny => deny(DenialReason::NoResourcePolicyAllows),
+    }
+}
+
+/// Decides a request that no resource policy governs (account-level actions such as
+/// `kms:CreateKey`, alias ARNs, CloudTrail's own API) from the caller's identity policies: an
+/// explicit Deny wins; otherwise an account's root is allowed (IAM policies never restrict
+/// it), and anyone else only where an identity policy allows ("Policy evaluation logic", IAM
+/// User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+pub fn authorize_identity(identity_policies: &[PolicyDocument], context: &RequestContext<'_>) -> Result<(), Denial> {
+    match evaluate_identity_policies(identity_policies, context) {
+        Decision::ExplicitDeny => Err(Denial::new(DenialReason::ExplicitDenyInIdentityPolicy, context)),
+        Decision::Allow(_) => Ok(()),
+        Decision::ImplicitDeny if context.principal().is_root() => Ok(()),
+        Decision::ImplicitDeny => Err(Denial::new(DenialReason::NoIdentityPolicyAllows, context)),
     }
 }
 
@@ -202,8 +238,13 @@ mod tests {
     }
 
     fn check(key: &PolicyDocument, ids: &[PolicyDocument], caller: &Principal, extra: bool) -> Result<(), DenialReason> {
+        let grant = if extra { GrantAllow::OnItsOwn } else { GrantAllow::None };
+        check_grant(key, ids, caller, grant)
+    }
+
+    fn check_grant(key: &PolicyDocument, ids: &[PolicyDocument], caller: &Principal, grant: GrantAllow) -> Result<(), DenialReason> {
         let context = RequestContext::new(caller, "kms:Decrypt", KEY_ARN);
-        authorize_with_extra_allow(key, ids, &context, OWNER, extra).map_err(|d| d.reason)
+        authorize_with_grant(key, ids, &context, OWNER, grant).map_err(|d| d.reason)
     }
 
     #[test]
@@ -290,6 +331,35 @@ mod tests {
         assert_eq!(check(&nobody, &[], &user(OWNER, "alice"), true), Ok(()));
         assert_eq!(check(&nobody, &[], &session(OTHER), true), Ok(()));
         assert_eq!(check(&nobody, &[], &session(OTHER), false), Err(DenialReason::NoResourcePolicyAllows));
+    }
+
+    /// A grant to an account delegates to the account's IAM: its root may use it, its other
+    /// principals only with an identity policy allowing the action, in any account.
+    #[test]
+    fn a_grant_to_an_account_needs_an_identity_policy() {
+        let nobody =
+            key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}"#);
+        let through = GrantAllow::ThroughIdentity;
+        assert_eq!(check_grant(&nobody, &[], &user(OWNER, "alice"), through), Err(DenialReason::NoResourcePolicyAllows));
+        assert_eq!(check_grant(&nobody, &[allow_all()], &user(OWNER, "alice"), through), Ok(()));
+        assert_eq!(check_grant(&nobody, &[], &Principal::root(OWNER), through), Ok(()));
+        assert_eq!(check_grant(&nobody, &[], &session(OTHER), through), Err(DenialReason::NoResourcePolicyAllows));
+        assert_eq!(check_grant(&nobody, &[allow_all()], &session(OTHER), through), Ok(()));
+        let deny = identity(r#"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#);
+        assert_eq!(check_grant(&nobody, &[allow_all(), deny], &session(OTHER), through), Err(DenialReason::ExplicitDenyInIdentityPolicy));
+    }
+
+    #[test]
+    fn identity_only_decisions() {
+        let alice = user(OWNER, "alice");
+        let decide = |ids: &[PolicyDocument], who: &Principal| {
+            authorize_identity(ids, &RequestContext::new(who, "kms:CreateKey", "*")).map_err(|d| d.reason)
+        };
+        assert_eq!(decide(&[], &alice), Err(DenialReason::NoIdentityPolicyAllows));
+        assert_eq!(decide(&[allow_all()], &alice), Ok(()));
+        assert_eq!(decide(&[], &Principal::root(OWNER)), Ok(()));
+        let deny = identity(r#"{"Effect":"Deny","Action":"kms:Create*","Resource":"*"}"#);
+        assert_eq!(decide(&[allow_all(), deny], &alice), Err(DenialReason::ExplicitDenyInIdentityPolicy));
     }
 
     #[test]

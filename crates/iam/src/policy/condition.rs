@@ -8,14 +8,18 @@
 //!   is absent;
 //! - choice: a multivalued key under a plain (unqualified) operator behaves like `ForAnyValue:`
 //!   for positive operators and like `ForAllValues:` for negated ones, so a negated operator is
-//!   always the exact opposite of its positive form.
+//!   always the exact opposite of its positive form;
+//! - a key with [`ConditionValue::Candidates`] (names differing only in case) is tried with each
+//!   candidate as its one value: a Deny's condition holds if any candidate makes it hold, an
+//!   Allow's only if every candidate does.
 
 use serde_json::Value;
 
-use super::context::RequestContext;
+use super::context::{ConditionValue, RequestContext};
 use super::matching::{arn_match, wildcard_match, Pattern};
 use super::operand::{parse_bool, parse_date, parse_number, Cidr};
 use super::operator::{Comparison, Family, Operator, SetQualifier, StringMode};
+use super::statement::Effect;
 
 /// One operator applied to one key: `"StringEquals": {"kms:CallerAccount": ["1", "2"]}` holds
 /// one of these per key.
@@ -105,10 +109,33 @@ fn parse_all<T>(values: &[String], parse: impl Fn(&str) -> Option<T>) -> Option<
 }
 
 impl Condition {
-    /// Evaluates this condition against the request.
-    pub(crate) fn holds(&self, context: &RequestContext<'_>) -> bool {
+    /// The lower-cased condition key.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The operator's set qualifier.
+    pub(crate) fn set(&self) -> SetQualifier {
+        self.operator.set
+    }
+
+    /// Evaluates this condition against the request, for a statement with `effect`.
+    pub(crate) fn holds(&self, context: &RequestContext<'_>, effect: Effect) -> bool {
+        match context.value_of(&self.key) {
+            Some(ConditionValue::Candidates(candidates)) => {
+                let with = |candidate: &String| self.holds_for(Some(std::slice::from_ref(candidate)), context);
+                match effect {
+                    Effect::Deny => candidates.iter().any(with),
+                    Effect::Allow => candidates.iter().all(with),
+                }
+            }
+            present => self.holds_for(present.map(ConditionValue::values), context),
+        }
+    }
+
+    /// Evaluates this condition with `present` as the key's values (`None`: absent).
+    fn holds_for(&self, present: Option<&[String]>, context: &RequestContext<'_>) -> bool {
         let Operator { set, if_exists, negated, .. } = self.operator;
-        let present = context.values_of(&self.key);
         if let Test::Null(expected) = &self.test {
             return expected.contains(&present.is_none());
         }
@@ -184,8 +211,10 @@ mod tests {
             };
             let value: Value = serde_json::from_str(condition).unwrap();
             let conditions = parse_conditions(&value, true).unwrap();
-            let holds = conditions.iter().all(|c| c.holds(&context));
-            assert_eq!(holds, expected, "{condition}");
+            for effect in [Effect::Allow, Effect::Deny] {
+                let holds = conditions.iter().all(|c| c.holds(&context, effect));
+                assert_eq!(holds, expected, "{condition} ({effect:?})");
+            }
             checked += 1;
         }
         assert!(checked > 0);
@@ -318,6 +347,31 @@ mod tests {
             - {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:*"}}
             "#,
         );
+    }
+
+    /// A key standing for several request values (`Stage` and `stage` in one encryption
+    /// context): a Deny sees every candidate, an Allow must be satisfied by all of them.
+    #[test]
+    fn candidates_are_resolved_against_the_caller() {
+        let alice = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDA".into() };
+        let context = RequestContext::new(&alice, "kms:Decrypt", "k")
+            .with_family("kms:encryptioncontext:", || crate::policy::fold_names([("Stage", "Restricted"), ("stage", "Test")]));
+        let cases = [
+            (r#"{"StringEquals": {"kms:EncryptionContext:Stage": "Restricted"}}"#, true, false),
+            (r#"{"StringEquals": {"kms:EncryptionContext:stage": "Test"}}"#, true, false),
+            (r#"{"StringNotEquals": {"kms:EncryptionContext:Stage": "Test"}}"#, true, false),
+            (r#"{"StringNotEquals": {"kms:EncryptionContext:Stage": ["Test", "Restricted"]}}"#, false, false),
+            (r#"{"StringEquals": {"kms:EncryptionContext:Stage": ["Test", "Restricted"]}}"#, true, true),
+            (r#"{"StringLike": {"kms:EncryptionContext:STAGE": "*"}}"#, true, true),
+            (r#"{"Null": {"kms:EncryptionContext:Stage": "false"}}"#, true, true),
+            (r#"{"StringEquals": {"kms:EncryptionContext:Other": "x"}}"#, false, false),
+        ];
+        for (condition, deny_holds, allow_holds) in cases {
+            let value: Value = serde_json::from_str(condition).unwrap();
+            let conditions = parse_conditions(&value, true).unwrap();
+            assert_eq!(conditions[0].holds(&context, Effect::Deny), deny_holds, "Deny {condition}");
+            assert_eq!(conditions[0].holds(&context, Effect::Allow), allow_holds, "Allow {condition}");
+        }
     }
 
     #[test]

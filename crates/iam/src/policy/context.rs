@@ -1,8 +1,12 @@
 //! The request context: what a policy is evaluated against.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
+use time::OffsetDateTime;
+
+use crate::credentials::Caller;
 use crate::principal::Principal;
 
 /// The value of one condition key in a request.
@@ -15,6 +19,18 @@ pub enum ConditionValue {
     Single(String),
     /// A multivalued key such as `kms:EncryptionContextKeys` or `kms:GrantOperations`.
     Multi(Vec<String>),
+    /// A single-valued key that several request values could stand for, because condition key
+    /// names are case-insensitive while the names they are built from are not: an encryption
+    /// context `{"Stage": "Prod", "stage": "Test"}` gives `kms:EncryptionContext:stage` the
+    /// candidates `Prod` and `Test` (likewise tags, `aws:RequestTag/<k>`).
+    ///
+    /// The rule (keytrail's, to keep a decoy pair from bypassing a policy): each candidate is
+    /// tried as the key's one value; a Deny statement's condition holds when it holds for *any*
+    /// candidate, an Allow statement's only when it holds for *every* one. So the ambiguity is
+    /// always resolved against the caller. AWS documents the key names as case-insensitive and
+    /// warns against such contexts ("kms:EncryptionContext:context-key", KMS Developer Guide),
+    /// but does not say which pair it reads.
+    Candidates(Vec<String>),
 }
 
 impl ConditionValue {
@@ -22,34 +38,57 @@ impl ConditionValue {
     pub fn values(&self) -> &[String] {
         match self {
             ConditionValue::Single(value) => std::slice::from_ref(value),
-            ConditionValue::Multi(values) => values,
+            ConditionValue::Multi(values) | ConditionValue::Candidates(values) => values,
         }
     }
+}
+
+/// Groups `(name, value)` pairs by lower-cased name, in the form a family of keys holds them:
+/// sorted by name, one [`ConditionValue::Single`] per name, or [`ConditionValue::Candidates`]
+/// where names differ only in case.
+pub fn fold_names<'n>(pairs: impl IntoIterator<Item = (&'n str, &'n str)>) -> Vec<(String, ConditionValue)> {
+    let mut lowered: Vec<(String, &str)> = pairs.into_iter().map(|(name, value)| (name.to_lowercase(), value)).collect();
+    lowered.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(String, ConditionValue)> = Vec::with_capacity(lowered.len());
+    for (name, value) in lowered {
+        match out.last_mut() {
+            Some((last, folded)) if *last == name => {
+                let mut values = std::mem::replace(folded, ConditionValue::Multi(Vec::new())).values().to_vec();
+                values.push(value.to_owned());
+                *folded = ConditionValue::Candidates(values);
+            }
+            _ => out.push((name, ConditionValue::Single(value.to_owned()))),
+        }
+    }
+    out
 }
 
 /// One request as policies see it: who, which action, on which resource, and the condition keys.
 ///
 /// [`RequestContext::new`] adds the global keys that follow from the principal
 /// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
-/// `aws:username` for IAM users, `aws:PrincipalIsAWSService`); the KMS side adds its own keys
-/// with [`RequestContext::with_value`] and [`RequestContext::with_values`], and keys that cost
-/// work to compute with [`RequestContext::with_deferred`]. Key names are case-insensitive
-/// (stored lower-cased, including the `<k>` part of `kms:EncryptionContext:<k>`); values are
-/// kept as given.
+/// `aws:username` for IAM users, `aws:PrincipalIsAWSService`); [`RequestContext::for_caller`]
+/// adds those that follow from the request (`aws:SourceIp`, `aws:CurrentTime`, …). The service
+/// adds its own keys with [`RequestContext::with_value`] and [`RequestContext::with_values`],
+/// keys that cost work to compute with [`RequestContext::with_deferred`], and whole families of
+/// keys named by a prefix (`kms:EncryptionContext:<k>`, `aws:ResourceTag/<k>`) with
+/// [`RequestContext::with_family`], computed only if a condition reads one of them. Key names
+/// are case-insensitive (stored lower-cased, including the `<k>` part); values are kept as given.
 ///
 /// The keys are a short list searched in order, not a hash map: a context holds a dozen or two
-/// keys, is built for every authorized call, and most policies read none of them (hashing and
-/// the map's allocation were measurable per call; a scan of a dozen short strings is not). Past
-/// [`INDEXED_FROM`] keys (a large encryption context: up to thousands) a hash index is kept too,
-/// so building a context stays linear.
+/// keys, is built for every authorized call whose policies have a condition, and most policies
+/// read few of them (hashing and the map's allocation were measurable per call; a scan of a
+/// dozen short strings is not). Past [`INDEXED_FROM`] keys a hash index is kept too, so building
+/// a context stays linear.
 pub struct RequestContext<'a> {
     principal: &'a Principal,
     action: &'a str,
     action_lower: String,
     resource: &'a str,
-    values: Vec<(String, ConditionValue)>,
-    index: Option<HashMap<String, usize>>,
+    values: Vec<(Cow<'static, str>, ConditionValue)>,
+    index: Option<HashMap<Cow<'static, str>, usize>>,
     deferred: Vec<Deferred<'a>>,
+    families: Vec<Family<'a>>,
 }
 
 /// Keys from which lookups go through a hash index instead of a scan.
@@ -57,9 +96,17 @@ const INDEXED_FROM: usize = 32;
 
 /// A key computed only when a condition reads it (`kms:ResourceAliases` scans the aliases).
 struct Deferred<'a> {
-    key_lower: String,
+    key_lower: Cow<'static, str>,
     compute: Box<dyn Fn() -> ConditionValue + 'a>,
     value: OnceCell<ConditionValue>,
+}
+
+/// Every key `<prefix><name>`, computed together the first time a condition reads one of them.
+struct Family<'a> {
+    prefix_lower: &'static str,
+    compute: Box<dyn Fn() -> Vec<(String, ConditionValue)> + 'a>,
+    /// Sorted by lower-cased name (as [`fold_names`] gives them).
+    members: OnceCell<Vec<(String, ConditionValue)>>,
 }
 
 impl std::fmt::Debug for RequestContext<'_> {
@@ -69,28 +116,84 @@ impl std::fmt::Debug for RequestContext<'_> {
             .field("action", &self.action)
             .field("resource", &self.resource)
             .field("values", &self.values)
-            .field("deferred", &self.deferred.iter().map(|d| d.key_lower.as_str()).collect::<Vec<_>>())
+            .field("deferred", &self.deferred.iter().map(|d| &*d.key_lower).collect::<Vec<_>>())
+            .field("families", &self.families.iter().map(|f| f.prefix_lower).collect::<Vec<_>>())
             .finish()
     }
 }
+
+/// `aws:CurrentTime`'s form: ISO 8601 in UTC, to the second.
+const CURRENT_TIME: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 impl<'a> RequestContext<'a> {
     /// A context for `principal` calling `action` (e.g. `kms:Decrypt`) on `resource` (the key ARN).
     pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str) -> Self {
         let mut context = Self::without_keys(principal, action, resource);
-        context.values.reserve(16);
+        context.values.reserve(24);
         let principal_type = match principal {
             Principal::Root { .. } => "Account",
             Principal::User { .. } => "User",
             Principal::AssumedRole { .. } => "AssumedRole",
         };
-        context.insert_single("aws:PrincipalArn", principal.policy_arn());
-        context.insert_single("aws:PrincipalAccount", principal.account().to_owned());
-        context.insert_single("aws:PrincipalType", principal_type.to_owned());
-        context.insert_single("aws:userid", principal.principal_id());
-        context.insert_single("aws:PrincipalIsAWSService", "false".to_owned());
+        context.put("aws:principalarn", principal.policy_arn());
+        context.put("aws:principalaccount", principal.account().to_owned());
+        context.put("aws:principaltype", principal_type.to_owned());
+        context.put("aws:userid", principal.principal_id());
+        context.put("aws:principalisawsservice", "false".to_owned());
         if let Principal::User { name, .. } = principal {
-            context.insert_single("aws:username", name.clone());
+            context.put("aws:username", name.clone());
+        }
+        context
+    }
+
+    /// A context for `caller` calling `action` on `resource` at `now`, with every global key
+    /// AWS supplies for such a request (IAM User Guide, "AWS global condition context keys",
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
+    ///
+    /// - the principal's keys ([`RequestContext::new`]) and `aws:PrincipalTag/<k>` from
+    ///   `principal_tags` (a session has its role's tags);
+    /// - `aws:SourceIp` (when the peer is known), `aws:SecureTransport`, `aws:RequestedRegion`
+    ///   (the credential scope's region), `aws:UserAgent` (when sent), `aws:CurrentTime` and
+    ///   `aws:EpochTime` (the mock clock; computed only if read);
+    /// - `aws:ViaAWSService` is `false`: every keytrail caller signs its own requests;
+    /// - for role sessions, `aws:TokenIssueTime` (the session's creation) and
+    ///   `aws:MultiFactorAuthPresent` `false` (the session records say `mfaAuthenticated:
+    ///   false`); for long-term keys (users, roots) `aws:MultiFactorAuthPresent` is absent, as AWS
+    ///   leaves it out of requests signed with long-term credentials.
+    ///
+    /// `aws:CalledVia*`, `aws:SourceVpc*`, `aws:PrincipalOrg*`, `aws:SourceArn` and other keys
+    /// that need an AWS service, a VPC or an organization are absent (README lists them).
+    pub fn for_caller(
+        caller: &'a Caller,
+        action: &'a str,
+        resource: &'a str,
+        now: OffsetDateTime,
+        principal_tags: &'a [(String, String)],
+    ) -> Self {
+        let principal = &caller.principal;
+        let mut context = Self::new(principal, action, resource);
+        if let Some(ip) = caller.origin.source_ip {
+            context.put("aws:sourceip", ip.to_string());
+        }
+        context.put("aws:securetransport", caller.origin.secure_transport.to_string());
+        context.put("aws:requestedregion", caller.region.clone());
+        context.put("aws:viaawsservice", "false".to_owned());
+        if let Some(agent) = &caller.origin.user_agent {
+            context.put("aws:useragent", agent.clone());
+        }
+        if let Principal::AssumedRole { created, .. } = principal {
+            context.put("aws:tokenissuetime", created.clone());
+            context.put("aws:multifactorauthpresent", "false".to_owned());
+        }
+        context.defer("aws:currenttime", move || ConditionValue::Single(now.format(CURRENT_TIME).unwrap_or_default()));
+        context.defer("aws:epochtime", move || ConditionValue::Single(now.unix_timestamp().to_string()));
+        if !principal_tags.is_empty() {
+            context.families.push(Family {
+                prefix_lower: "aws:principaltag/",
+                compute: Box::new(move || fold_names(principal_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+                members: OnceCell::new(),
+            });
         }
         context
     }
@@ -107,6 +210,7 @@ impl<'a> RequestContext<'a> {
             values: Vec::new(),
             index: None,
             deferred: Vec::new(),
+            families: Vec::new(),
         }
     }
 
@@ -130,7 +234,7 @@ impl<'a> RequestContext<'a> {
     /// Adds a key whose value `compute` gives the first time a condition or a policy variable
     /// reads it, and never if none does.
     pub fn with_deferred(mut self, key: &str, compute: impl Fn() -> ConditionValue + 'a) -> Self {
-        let key_lower = key.to_lowercase();
+        let key_lower = Cow::Owned(key.to_lowercase());
         if let Some(i) = self.position(&key_lower) {
             self.values.remove(i);
             self.index = None;
@@ -141,9 +245,33 @@ impl<'a> RequestContext<'a> {
         self
     }
 
+    /// Adds the family of keys `<prefix><name>` (`prefix` lower-case, e.g. `kms:encryptioncontext:`),
+    /// computed the first time a condition reads any key with that prefix, and never if none
+    /// does. Names that differ only in case become [`ConditionValue::Candidates`] of one key. A
+    /// key added by name wins over a family member.
+    ///
+    /// `compute` gives the members already folded, as [`fold_names`] does from borrowed pairs
+    /// (no copy of a large encryption context is made first).
+    pub fn with_family(mut self, prefix_lower: &'static str, compute: impl Fn() -> Vec<(String, ConditionValue)> + 'a) -> Self {
+        debug_assert_eq!(prefix_lower, prefix_lower.to_lowercase());
+        self.families.retain(|f| f.prefix_lower != prefix_lower);
+        self.families.push(Family { prefix_lower, compute: Box::new(compute), members: OnceCell::new() });
+        self
+    }
+
     /// Adds (or replaces) a key in place, for callers that build the context in a loop.
     pub fn insert(&mut self, key: &str, value: ConditionValue) {
-        let key_lower = key.to_lowercase();
+        self.insert_lower(Cow::Owned(key.to_lowercase()), value);
+    }
+
+    /// Adds (or replaces) a key whose name is already lower-case and static: no allocation for
+    /// the name (the keys every context carries).
+    pub fn insert_static(&mut self, key_lower: &'static str, value: ConditionValue) {
+        debug_assert_eq!(key_lower, key_lower.to_lowercase());
+        self.insert_lower(Cow::Borrowed(key_lower), value);
+    }
+
+    fn insert_lower(&mut self, key_lower: Cow<'static, str>, value: ConditionValue) {
         self.deferred.retain(|d| d.key_lower != key_lower);
         match self.position(&key_lower) {
             Some(i) => self.values[i].1 = value,
@@ -155,6 +283,14 @@ impl<'a> RequestContext<'a> {
                 self.reindex();
             }
         }
+    }
+
+    fn put(&mut self, key_lower: &'static str, value: String) {
+        self.insert_static(key_lower, ConditionValue::Single(value));
+    }
+
+    fn defer(&mut self, key_lower: &'static str, compute: impl Fn() -> ConditionValue + 'a) {
+        self.deferred.push(Deferred { key_lower: Cow::Borrowed(key_lower), compute: Box::new(compute), value: OnceCell::new() });
     }
 
     /// Where `key_lower` is in `values`.
@@ -197,28 +333,36 @@ impl<'a> RequestContext<'a> {
         &self.action_lower
     }
 
-    /// The values of an already lower-cased key; `None` when the key is absent or an empty set
+    /// The value of an already lower-cased key; `None` when the key is absent or an empty set
     /// (AWS treats an empty multivalued key like a missing one).
+    pub(crate) fn value_of(&self, key_lower: &str) -> Option<&ConditionValue> {
+        self.lookup(key_lower).filter(|value| !value.values().is_empty())
+    }
+
+    /// [`RequestContext::value_of`] as a slice of values.
     pub(crate) fn values_of(&self, key_lower: &str) -> Option<&[String]> {
-        self.lookup(key_lower).map(ConditionValue::values).filter(|values| !values.is_empty())
+        self.value_of(key_lower).map(ConditionValue::values)
     }
 
     fn lookup(&self, key_lower: &str) -> Option<&ConditionValue> {
         if let Some(i) = self.position(key_lower) {
             return Some(&self.values[i].1);
         }
-        let deferred = self.deferred.iter().find(|d| d.key_lower == key_lower)?;
-        Some(deferred.value.get_or_init(|| (deferred.compute)()))
-    }
-
-    fn insert_single(&mut self, key: &str, value: String) {
-        self.insert(key, ConditionValue::Single(value));
+        if let Some(deferred) = self.deferred.iter().find(|d| d.key_lower == key_lower) {
+            return Some(deferred.value.get_or_init(|| (deferred.compute)()));
+        }
+        let family = self.families.iter().find(|f| key_lower.starts_with(f.prefix_lower))?;
+        let name = &key_lower[family.prefix_lower.len()..];
+        let members = family.members.get_or_init(|| (family.compute)());
+        let i = members.binary_search_by(|(member, _)| member.as_str().cmp(name)).ok()?;
+        Some(&members[i].1)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::RequestOrigin;
 
     fn single(context: &RequestContext<'_>, key: &str) -> Option<String> {
         match context.get(key) {
@@ -227,15 +371,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn derives_global_keys_for_a_role_session() {
-        let principal = Principal::AssumedRole {
+    fn session() -> Principal {
+        Principal::AssumedRole {
             account: "444455556666".into(),
             role: "app".into(),
             role_id: "AROAEXAMPLE".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn derives_global_keys_for_a_role_session() {
+        let principal = session();
         let context = RequestContext::new(&principal, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k");
         assert_eq!(single(&context, "aws:PrincipalArn").as_deref(), Some("arn:aws:iam::444455556666:role/app"));
         assert_eq!(single(&context, "AWS:PRINCIPALTYPE").as_deref(), Some("AssumedRole"));
@@ -255,6 +403,38 @@ mod tests {
         assert!(context.get("aws:username").is_none());
         assert_eq!(single(&context, "aws:PrincipalType").as_deref(), Some("Account"));
         assert_eq!(single(&context, "aws:userid").as_deref(), Some("111122223333"));
+    }
+
+    #[test]
+    fn request_keys_follow_the_caller_and_the_clock() {
+        let origin =
+            RequestOrigin { source_ip: Some("203.0.113.9".parse().unwrap()), secure_transport: false, user_agent: Some("sdk/1".into()) };
+        let caller = Caller::new(session(), "ASIA".into(), "eu-west-1".into()).from_origin(origin);
+        let now = time::macros::datetime!(2024-05-01 12:00:00 UTC);
+        let tags =
+            vec![("Team".to_owned(), "Blue".to_owned()), ("team".to_owned(), "Red".to_owned()), ("Env".to_owned(), "dev".to_owned())];
+        let context = RequestContext::for_caller(&caller, "kms:Decrypt", "k", now, &tags);
+        assert_eq!(single(&context, "aws:SourceIp").as_deref(), Some("203.0.113.9"));
+        assert_eq!(single(&context, "aws:SecureTransport").as_deref(), Some("false"));
+        assert_eq!(single(&context, "aws:RequestedRegion").as_deref(), Some("eu-west-1"));
+        assert_eq!(single(&context, "aws:CurrentTime").as_deref(), Some("2024-05-01T12:00:00Z"));
+        assert_eq!(single(&context, "aws:EpochTime").as_deref(), Some("1714564800"));
+        assert_eq!(single(&context, "aws:UserAgent").as_deref(), Some("sdk/1"));
+        assert_eq!(single(&context, "aws:TokenIssueTime").as_deref(), Some("2024-01-01T00:00:00Z"));
+        assert_eq!(single(&context, "aws:MultiFactorAuthPresent").as_deref(), Some("false"));
+        assert_eq!(single(&context, "aws:ViaAWSService").as_deref(), Some("false"));
+        assert_eq!(single(&context, "aws:PrincipalTag/ENV").as_deref(), Some("dev"));
+        assert_eq!(context.get("aws:PrincipalTag/Team"), Some(&ConditionValue::Candidates(vec!["Blue".into(), "Red".into()])));
+        assert!(context.get("aws:PrincipalTag/Missing").is_none());
+        for absent in ["aws:SourceVpc", "aws:CalledVia", "aws:PrincipalOrgID", "aws:SourceArn"] {
+            assert!(context.get(absent).is_none(), "{absent}");
+        }
+        let user = Principal::User { account: "1".into(), name: "u".into(), unique_id: "AIDA".into() };
+        let caller = Caller::new(user, "AKIA".into(), "us-east-1".into());
+        let context = RequestContext::for_caller(&caller, "kms:Decrypt", "k", now, &[]);
+        assert!(context.get("aws:MultiFactorAuthPresent").is_none(), "long-term keys carry no MFA key");
+        assert!(context.get("aws:TokenIssueTime").is_none());
+        assert!(context.get("aws:SourceIp").is_none(), "unknown peer");
     }
 
     #[test]
@@ -311,5 +491,37 @@ mod tests {
             .with_deferred("kms:ResourceAliases", || panic!("replaced before being read"))
             .with_values("kms:ResourceAliases", ["alias/c"]);
         assert_eq!(overridden.values_of("kms:resourcealiases"), Some(&["alias/c".to_owned()][..]));
+    }
+
+    /// A family is computed once, the first time one of its keys is read, and folds names that
+    /// differ only in case into candidates of one key.
+    #[test]
+    fn families_are_computed_once_and_fold_case() {
+        let root = Principal::root("111122223333");
+        let calls = std::cell::Cell::new(0);
+        let context = RequestContext::new(&root, "kms:Encrypt", "k").with_family("kms:encryptioncontext:", || {
+            calls.set(calls.get() + 1);
+            fold_names([("Stage", "Prod"), ("stage", "Test"), ("App", "web")])
+        });
+        assert!(context.get("aws:username").is_none());
+        assert!(context.get("kms:encryptioncontextkeys").is_none(), "a key that only looks like a member");
+        assert_eq!(calls.get(), 0);
+        assert_eq!(single(&context, "kms:EncryptionContext:APP").as_deref(), Some("web"));
+        assert_eq!(context.get("kms:EncryptionContext:STAGE"), Some(&ConditionValue::Candidates(vec!["Prod".into(), "Test".into()])));
+        assert!(context.get("kms:EncryptionContext:other").is_none());
+        assert_eq!(calls.get(), 1);
+        let named = RequestContext::new(&root, "kms:Encrypt", "k")
+            .with_family("kms:encryptioncontext:", || fold_names([("App", "web")]))
+            .with_value("kms:EncryptionContext:App", "named");
+        assert_eq!(single(&named, "kms:encryptioncontext:app").as_deref(), Some("named"), "a named key wins");
+    }
+
+    #[test]
+    fn fold_names_sorts_and_groups() {
+        let folded = fold_names([("b", "1"), ("A", "2"), ("a", "3"), ("B", "4"), ("c", "5")]);
+        let names: Vec<&str> = folded.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(folded[0].1, ConditionValue::Candidates(vec!["2".into(), "3".into()]));
+        assert_eq!(folded[2].1, ConditionValue::Single("5".into()));
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::condition::Condition;
 use super::error::PolicyError;
+use super::operator::SetQualifier;
 use super::principals::INVALID_PRINCIPALS;
 use super::statement::{parse_statement, Statement};
 
@@ -105,6 +107,11 @@ impl PolicyDocument {
                 })
             })
             .collect::<Result<_, _>>()?;
+        if kind == PolicyKind::KeyPolicy {
+            if let Some(message) = statements.iter().flat_map(|s| &s.conditions).find_map(overly_permissive) {
+                return Err(PolicyError::malformed(message));
+            }
+        }
         // Conservative: any condition, or any `${` where variables are substituted.
         let reads_context = statements.iter().any(|s| !s.conditions.is_empty()) || (variables && text.contains("${"));
         Ok(PolicyDocument { inner: Arc::new(Inner { text: text.to_owned(), kind, version, id, statements, reads_context }) })
@@ -141,6 +148,32 @@ impl PolicyDocument {
     pub(crate) fn statements(&self) -> &[Statement] {
         &self.inner.statements
     }
+}
+
+/// KMS refuses a key policy that uses `ForAllValues` with the single-valued
+/// `kms:EncryptionContext:<k>` or `aws:RequestTag/<k>` ("Using set operators with condition keys"
+/// and "kms:EncryptionContext:context-key", KMS Developer Guide,
+/// https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html): such a condition
+/// matches requests without the pair. The encryption-context message is AWS's, word for word;
+/// the tag one follows the general form the same page gives ("[encryption context or tag]").
+/// `ForAnyValue` is accepted, as AWS accepts it (the page only warns against it).
+fn overly_permissive(condition: &Condition) -> Option<&'static str> {
+    if condition.set() != SetQualifier::ForAllValues {
+        return None;
+    }
+    if condition.key().starts_with("kms:encryptioncontext:") {
+        return Some(
+            "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key \
+             matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.",
+        );
+    }
+    if condition.key().starts_with("aws:requesttag/") {
+        return Some(
+            "OverlyPermissiveCondition:RequestTag: Using the ForAllValues set operator with a single-valued condition key \
+             matches requests without the specified tag or with an unspecified tag. To fix, remove ForAllValues.",
+        );
+    }
+    None
 }
 
 #[cfg(test)]
@@ -256,6 +289,37 @@ mod tests {
         )
         .unwrap();
         assert!(!old.reads_context(), "no variables before 2012-10-17");
+    }
+
+    /// ForAllValues on a single-valued key is refused in key policies only (IAM policies are
+    /// IAM's to validate); ForAnyValue, and ForAllValues on the multivalued
+    /// kms:EncryptionContextKeys, are accepted.
+    #[test]
+    fn for_all_values_on_single_valued_keys_is_refused_in_key_policies() {
+        let with = |op: &str, key: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{{"{op}":{{"{key}":"x"}}}}}}]}}"#
+            )
+        };
+        let message = error(&with("ForAllValues:StringEquals", "kms:EncryptionContext:Dept"), KEY);
+        assert_eq!(
+            message,
+            "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches \
+             requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues."
+        );
+        assert!(error(&with("forallvalues:StringLike", "KMS:ENCRYPTIONCONTEXT:dept"), KEY)
+            .starts_with("OverlyPermissiveCondition:EncryptionContext:"));
+        assert!(error(&with("ForAllValues:StringEquals", "aws:RequestTag/Env"), KEY).starts_with("OverlyPermissiveCondition:RequestTag:"));
+        for ok in [
+            with("ForAnyValue:StringEquals", "kms:EncryptionContext:Dept"),
+            with("ForAllValues:StringEquals", "kms:EncryptionContextKeys"),
+            with("ForAllValues:StringEquals", "aws:TagKeys"),
+            with("StringEquals", "kms:EncryptionContext:Dept"),
+        ] {
+            assert!(PolicyDocument::parse(&ok, KEY).is_ok(), "{ok}");
+        }
+        let identity = with("ForAllValues:StringEquals", "kms:EncryptionContext:Dept").replace(r#""Principal":"*","#, "");
+        assert!(PolicyDocument::parse(&identity, IDENTITY).is_ok());
     }
 
     #[test]

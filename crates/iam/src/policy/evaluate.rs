@@ -79,7 +79,7 @@ fn applies(statement: &Statement, context: &RequestContext<'_>, resources: Resou
             return None;
         }
     }
-    statement.conditions.iter().all(|condition| condition.holds(context)).then_some(scope)
+    statement.conditions.iter().all(|condition| condition.holds(context, statement.effect)).then_some(scope)
 }
 
 #[cfg(test)]

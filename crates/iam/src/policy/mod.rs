@@ -13,7 +13,8 @@
 //! - `matching` — wildcard and ARN matching, and policy variables.
 //! - `context` — the request context a policy is evaluated against.
 //! - `evaluate` — one policy against one request ([`Decision`]).
-//! - `authorize` — key policy + identity policies (+ a grant) into a KMS access decision.
+//! - `authorize` — key policy + identity policies (+ a grant) into a KMS access decision, and
+//!   identity-only decisions (account-level actions, alias ARNs, CloudTrail's API).
 //! - `lockout` — the PutKeyPolicy lockout safety check.
 //! - `default_key_policy` — the policy KMS attaches when CreateKey gets none.
 //! - `error` — [`PolicyError`].
@@ -32,8 +33,8 @@ mod operator;
 mod principals;
 mod statement;
 
-pub use authorize::{authorize, authorize_with_extra_allow, Denial, DenialReason};
-pub use context::{ConditionValue, RequestContext};
+pub use authorize::{authorize, authorize_identity, authorize_with_grant, Denial, DenialReason, GrantAllow};
+pub use context::{fold_names, ConditionValue, RequestContext};
 pub use default_key_policy::default_key_policy;
 pub use document::{PolicyDocument, PolicyKind};
 pub use error::PolicyError;

@@ -1,5 +1,8 @@
 //! CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
 //!
+//! Authorization follows "Controlling access to aliases": each operation needs its action on the
+//! alias ARN through IAM, and on every key it affects through the key policy.
+//!
 //! Choice: the void alias operations record `{"keyId": "<key ARN>"}` as responseElements, as the
 //! other void key-management operations do since December 2022 (the archived 2022 CreateAlias
 //! example still shows `null`).
@@ -45,40 +48,51 @@ fn not_reserved(name: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
-/// Resolves a target key for an alias: own account, not pending deletion; authorizes `action` on it.
-fn target(kms: &Kms, ctx: &mut CallContext<'_>, key_id: &str, action: &'static str) -> Result<String, KmsError> {
+/// Resolves a target key for an alias: a key of the caller's own account.
+fn resolve_target(kms: &Kms, ctx: &mut CallContext<'_>, key_id: &str) -> Result<String, KmsError> {
     let arn = kms.resolve(ctx, key_id, AliasUse::Refused)?;
     if !arn.contains(&format!(":{}:key/", ctx.account())) {
         return Err(KmsError::key_not_found(&arn));
     }
+    Ok(arn)
+}
+
+/// Authorizes `action` on a key the alias points at, or will: through its key policy (and the
+/// IAM policies it delegates to). A target must not be pending deletion.
+fn authorize_key(kms: &Kms, ctx: &CallContext<'_>, arn: &str, action: &'static str, target: bool) -> Result<(), KmsError> {
     let caller = ctx.caller;
     kms.read_key(
-        &arn,
+        arn,
         |key| kms.authorize(&AccessRequest::new(caller, action, Some(key))),
         |key| {
-            if key.state == KeyState::PendingDeletion {
+            if target && key.state == KeyState::PendingDeletion {
                 return Err(KmsError::invalid_state(&key.arn(), key.state.as_str()));
             }
             Ok(())
         },
-    )?;
-    Ok(arn)
+    )
 }
 
-fn authorize_alias(kms: &Kms, ctx: &CallContext<'_>, action: &'static str) -> Result<(), KmsError> {
-    kms.authorize(&AccessRequest::new(ctx.caller, action, None))
+/// Authorizes `action` on the alias itself: through the caller's IAM policies, with the alias
+/// ARN as the resource, so `Resource: arn:aws:kms:*:*:alias/Restricted*` statements apply
+/// ("Controlling access to aliases", KMS Developer Guide,
+/// https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html).
+fn authorize_alias(kms: &Kms, ctx: &CallContext<'_>, action: &'static str, alias_arn: &str) -> Result<(), KmsError> {
+    kms.authorize(&AccessRequest { resource: Some(alias_arn), ..AccessRequest::new(ctx.caller, action, None) })
 }
 
+/// CreateAlias needs `kms:CreateAlias` on the alias (IAM) and on the key (key policy).
 pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let req: AliasRequest = crate::wire::decode(body)?;
     let name = alias_name(req.alias_name)?;
     let key_id = validate::key_id(req.target_key_id, "targetKeyId")?;
     not_reserved(&name)?;
-    let arn = target(kms, ctx, &key_id, "kms:CreateAlias")?;
+    let arn = resolve_target(kms, ctx, &key_id)?;
     let a_arn = alias_arn(ctx.region(), ctx.account(), &name);
     let account = ctx.account().to_string();
     ctx.touch(&account, &a_arn);
-    authorize_alias(kms, ctx, "kms:CreateAlias")?;
+    authorize_alias(kms, ctx, "kms:CreateAlias", &a_arn)?;
+    authorize_key(kms, ctx, &arn, "kms:CreateAlias", true)?;
     let now = epoch_f64(ctx.now);
     let alias = Alias {
         name: name.clone(),
@@ -96,6 +110,9 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     Ok(json!({}))
 }
 
+/// UpdateAlias needs `kms:UpdateAlias` on the alias (IAM), on the key it points at now and on
+/// the key it will point at (key policies): whoever controls one key cannot repoint another
+/// key's alias at it.
 pub(crate) fn update(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let req: AliasRequest = crate::wire::decode(body)?;
     let name = alias_name(req.alias_name)?;
@@ -103,12 +120,17 @@ pub(crate) fn update(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     not_reserved(&name)?;
     let a_arn = alias_arn(ctx.region(), ctx.account(), &name);
     let existing = kms.store.alias(&a_arn).ok_or_else(|| KmsError::alias_not_found(&a_arn))?;
-    let new_arn = target(kms, ctx, &key_id, "kms:UpdateAlias")?;
+    let new_arn = resolve_target(kms, ctx, &key_id)?;
     let account = ctx.account().to_string();
     ctx.touch(&account, &a_arn);
     let old_arn = existing.target_arn();
     ctx.touch(&account, &old_arn);
-    authorize_alias(kms, ctx, "kms:UpdateAlias")?;
+    authorize_alias(kms, ctx, "kms:UpdateAlias", &a_arn)?;
+    // The current key may be gone (deleted with its alias left behind): nothing to authorize.
+    if kms.store.with_key(&old_arn, |_| ()).is_some() {
+        authorize_key(kms, ctx, &old_arn, "kms:UpdateAlias", false)?;
+    }
+    authorize_key(kms, ctx, &new_arn, "kms:UpdateAlias", true)?;
     let compatible = |arn: &str| kms.store.with_key(arn, |k| (k.key_spec.clone(), k.key_usage.clone()));
     if compatible(&old_arn).is_some() && compatible(&old_arn) != compatible(&new_arn) {
         return Err(KmsError::validation("The new target key must have the same key type and key usage as the alias's current key."));
@@ -123,6 +145,7 @@ pub(crate) fn update(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     Ok(json!({}))
 }
 
+/// DeleteAlias needs `kms:DeleteAlias` on the alias (IAM) and on its key (key policy).
 pub(crate) fn delete(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<Value, KmsError> {
     let req: AliasRequest = crate::wire::decode(body)?;
     let name = alias_name(req.alias_name)?;
@@ -133,9 +156,8 @@ pub(crate) fn delete(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     let account = ctx.account().to_string();
     ctx.touch(&account, &key_arn);
     ctx.touch(&account, &a_arn);
-    let caller = ctx.caller;
-    kms.read_key_as(caller, &key_arn, "kms:DeleteAlias", |_| Ok(()))?;
-    authorize_alias(kms, ctx, "kms:DeleteAlias")?;
+    authorize_alias(kms, ctx, "kms:DeleteAlias", &a_arn)?;
+    authorize_key(kms, ctx, &key_arn, "kms:DeleteAlias", false)?;
     kms.store.remove_alias(&a_arn);
     ctx.changes.push(Change::Alias(a_arn));
     Kms::respond_with_key_arn(ctx, &key_arn);
@@ -159,6 +181,8 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
         }
         None => None,
     };
+    // ListAliases is authorized on `*` through IAM only, with or without KeyId (KMS permissions
+    // reference: its resource is "*"; "kms:ListAliases", "Controlling access to aliases").
     kms.authorize(&AccessRequest::new(ctx.caller, "kms:ListAliases", None))?;
     let aliases = kms
         .store

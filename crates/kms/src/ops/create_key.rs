@@ -101,15 +101,29 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
         ));
     }
 
+    let request_tags: Vec<(String, String)> = tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect();
+    let mut conditions = vec![
+        ("kms:keyspec", vec![key_spec.clone()]),
+        ("kms:customermasterkeyspec", vec![key_spec.clone()]),
+        ("kms:keyusage", vec![key_usage.clone()]),
+        ("kms:customermasterkeyusage", vec![key_usage.clone()]),
+        ("kms:keyorigin", vec![origin.clone()]),
+        ("kms:multiregion", vec![multi_region.to_string()]),
+    ];
+    // Present only when the request sends the member ("kms:BypassPolicyLockoutSafetyCheck").
+    if let Some(b) = req.bypass_policy_lockout_safety_check {
+        conditions.push(("kms:bypasspolicylockoutsafetycheck", vec![b.to_string()]));
+    }
+    let tagged = (!request_tags.is_empty()).then_some(request_tags.as_slice());
     kms.authorize(&AccessRequest {
-        extra_conditions: vec![
-            ("kms:keyspec", vec![key_spec.clone()]),
-            ("kms:keyusage", vec![key_usage.clone()]),
-            ("kms:keyorigin", vec![origin.clone()]),
-            ("kms:multiregion", vec![multi_region.to_string()]),
-        ],
+        extra_conditions: conditions,
+        request_tags: tagged,
         ..AccessRequest::new(ctx.caller, "kms:CreateKey", None)
     })?;
+    // "To use the Tags parameter, you need kms:TagResource permission in an IAM policy" (CreateKey).
+    if tagged.is_some() {
+        kms.authorize(&AccessRequest { request_tags: tagged, ..AccessRequest::new(ctx.caller, "kms:TagResource", None) })?;
+    }
 
     let id = if multi_region { format!("mrk-{}", hex::encode(random_bytes(16))) } else { uuid::Uuid::new_v4().to_string() };
     let account = ctx.account().to_string();

@@ -43,7 +43,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let tokens = req.grant_tokens.unwrap_or_default();
 
     let (arn, plaintext, material_id) =
-        open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run)?;
+        open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run, None)?;
     ctx.additional_event_data = Some(json!({ "keyMaterialId": material_id }));
     Ok(json!({
         "KeyId": arn,
@@ -55,6 +55,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
 
 /// Decrypts `blob` for Decrypt and ReEncrypt: resolves the key from the blob, checks `key_id`
 /// (if sent) names the same key, authorizes `action`, and returns (key ARN, plaintext, material id).
+/// For ReEncrypt, `destination` is the destination key's ARN (`kms:ReEncryptOnSameKey`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn open(
     kms: &Kms,
@@ -66,6 +67,7 @@ pub(crate) fn open(
     algorithm: &str,
     action: &'static str,
     dry_run_flag: Option<bool>,
+    destination: Option<&str>,
 ) -> Result<(String, zeroize::Zeroizing<Vec<u8>>, String), KmsError> {
     let parsed = CiphertextBlob::parse(blob)?;
     let blob_arn = parsed.header.key_arn();
@@ -85,7 +87,13 @@ pub(crate) fn open(
     let sent = key_id.unwrap_or_default();
     let (plain, material_id) = kms.read_key(
         &blob_arn,
-        |key| kms.authorize(&crypto_access(caller, action, key, context, sent, tokens, algorithm)),
+        |key| {
+            let mut access = crypto_access(caller, action, key, context, sent, tokens, algorithm);
+            if let Some(destination) = destination {
+                access.extra_conditions.push(("kms:reencryptonsamekey", vec![(destination == blob_arn).to_string()]));
+            }
+            kms.authorize(&access)
+        },
         |key: &Key| {
             check_encrypt_key(key, "Decrypt", algorithm)?;
             dry_run(dry_run_flag)?;

@@ -24,7 +24,9 @@ pub(crate) fn schedule(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Res
     ctx.default_param("pendingWindowInDays", json!(days));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let deletion = ctx.now + time::Duration::days(days);
-    kms.change_key(ctx, &arn, "kms:ScheduleKeyDeletion", |key| {
+    // The waiting period used, sent or defaulted (kms:ScheduleKeyDeletionPendingWindowInDays).
+    let extra = vec![("kms:schedulekeydeletionpendingwindowindays", vec![days.to_string()])];
+    kms.change_key_with(ctx, &arn, "kms:ScheduleKeyDeletion", extra, |key| {
         key.check_not_pending_deletion()?;
         key.state = KeyState::PendingDeletion;
         key.deletion_date = Some(deletion.unix_timestamp());

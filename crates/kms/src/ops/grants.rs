@@ -3,6 +3,8 @@
 //! Choices: CreateGrant with a `Name` is idempotent — the same name with identical parameters
 //! returns the existing GrantId; other parameters make a new grant. RetireGrant and RevokeGrant
 //! record `{"keyId": "<key ARN>"}` as responseElements, like the other void key operations.
+//! Who may create (through a parent grant) and retire a grant is decided by the authorizer
+//! (`crate::authorization`, `crate::grants`); this file states what the call asks for.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use serde_json::{json, Value};
 use super::list_keys::page_response;
 use crate::authorize::AccessRequest;
 use crate::crypto::random_bytes;
-use crate::grants::{grant_token, parse_grant_token, principal_matches, CRYPTO_GRANT_OPERATIONS, GRANT_OPERATIONS};
+use crate::grants::{grant_token, parse_grant_token, GrantSpec, CRYPTO_GRANT_OPERATIONS, GRANT_OPERATIONS, UNCONSTRAINED_GRANT_OPERATIONS};
 use crate::key::{epoch_f64, Grant};
 use crate::paging::paginate;
 use crate::{validate, AliasUse, CallContext, Change, ErrorCode, Kms, KmsError};
@@ -75,12 +77,27 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
         validate::one_of(op, "operations.member", GRANT_OPERATIONS)?;
     }
     operations.dedup();
+    // AWS's answer to `--operations CreateGrant` alone (seen in the wild: ansible/ansible#31960).
+    if operations.iter().all(|o| o == "CreateGrant") {
+        return Err(KmsError::validation("Grants must not contain only the CreateGrant operation."));
+    }
     let constraints = req.constraints.unwrap_or_default();
     validate::encryption_context(&constraints.encryption_context_subset, "constraints.encryptionContextSubset")?;
     validate::encryption_context(&constraints.encryption_context_equals, "constraints.encryptionContextEquals")?;
     let constrained = constraints.encryption_context_subset.is_some() || constraints.encryption_context_equals.is_some();
-    if constrained && operations.iter().any(|o| !CRYPTO_GRANT_OPERATIONS.contains(&o.as_str())) {
-        return Err(KmsError::validation("Grant constraints are allowed only for grants whose operations all take an encryption context."));
+    // Constraints go with the operations that take an encryption context, and with CreateGrant,
+    // DescribeKey and RetireGrant, which they do not apply to (CreateGrant `Constraints`, API
+    // reference). Sign, Verify, GetPublicKey, GenerateMac, VerifyMac and DeriveSharedSecret take
+    // none: AWS refuses them with a ValidationException whose text it does not publish.
+    if constrained {
+        if let Some(op) = operations
+            .iter()
+            .find(|o| !CRYPTO_GRANT_OPERATIONS.contains(&o.as_str()) && !UNCONSTRAINED_GRANT_OPERATIONS.contains(&o.as_str()))
+        {
+            return Err(KmsError::validation(format!(
+                "Encryption context grant constraints are not supported for the {op} operation: it takes no encryption context."
+            )));
+        }
     }
     if let Some(name) = &req.name {
         validate::length(name, "name", 1, 256)?;
@@ -112,6 +129,18 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     if !constraint_type.is_empty() {
         extra.push(("kms:grantconstrainttype", constraint_type));
     }
+    let spec = GrantSpec {
+        operations: operations.clone(),
+        subset: constraints.encryption_context_subset.clone(),
+        equals: constraints.encryption_context_equals.clone(),
+    };
+    // kms:EncryptionContext:<k> and kms:EncryptionContextKeys of a CreateGrant are its
+    // constraints' pairs ("kms:EncryptionContext:context-key", KMS condition keys).
+    let constraint_context: Option<BTreeMap<String, String>> = constrained.then(|| {
+        let mut pairs = spec.subset.clone().unwrap_or_default();
+        pairs.extend(spec.equals.clone().unwrap_or_default());
+        pairs
+    });
     let now = epoch_f64(ctx.now);
     let grant_id = kms
         .store
@@ -119,9 +148,20 @@ pub(crate) fn create(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
             kms.authorize(&AccessRequest {
                 grant_tokens: &tokens,
                 extra_conditions: extra,
+                encryption_context: constraint_context.as_ref(),
+                new_grant: Some(&spec),
                 ..AccessRequest::new(caller, "kms:CreateGrant", Some(key))
             })?;
             key.check_not_pending_deletion()?;
+            // "You cannot use an encryption context grant constraint for cryptographic operations
+            // with asymmetric KMS keys or HMAC KMS keys" (CreateGrant `Constraints`).
+            if constrained && !key.is_symmetric_encryption() {
+                return Err(KmsError::validation(format!(
+                    "Encryption context grant constraints are not supported for {}: its key spec {} takes no encryption context.",
+                    key.arn(),
+                    key.key_spec
+                )));
+            }
             super::encrypt::dry_run(req.dry_run)?;
             let grant = Grant {
                 id: hex::encode(random_bytes(32)),
@@ -199,7 +239,13 @@ pub(crate) fn list(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<
     let key_id = validate::key_id(req.key_id, "keyId")?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    let grants = kms.read_key_as(caller, &arn, "kms:ListGrants", |key| {
+    let access = |key: &crate::key::Key| {
+        kms.authorize(&AccessRequest {
+            extra_conditions: vec![("kms:grantisforawsresource", vec!["false".to_string()])],
+            ..AccessRequest::new(caller, "kms:ListGrants", Some(key))
+        })
+    };
+    let grants = kms.read_key(&arn, access, |key| {
         Ok(key
             .grants
             .iter()
@@ -225,6 +271,13 @@ pub(crate) fn list_retirable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) 
     let principal = validate::required(req.retiring_principal, "retiringPrincipal")?;
     check_principal(&principal, "retiringPrincipal")?;
     kms.authorize(&AccessRequest::new(ctx.caller, "kms:ListRetirableGrants", None))?;
+    // "Cross-account use: No. You must specify a principal in your AWS account" (ListRetirableGrants,
+    // API reference). Choice: refused as a cross-account action is, AccessDenied on `*`.
+    let principal_account = principal.split(':').nth(4).unwrap_or_default();
+    if principal_account != ctx.account() {
+        let request = RequestContext::new(&ctx.caller.principal, "kms:ListRetirableGrants", "*");
+        return Err(KmsError::new(ErrorCode::AccessDenied, Denial::new(DenialReason::NoResourcePolicyAllows, &request).message()));
+    }
     let region = ctx.region().to_string();
     let mut grants: Vec<(String, Value)> = kms
         .store
@@ -277,16 +330,10 @@ pub(crate) fn retire(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
             let Some(pos) = key.grants.iter().position(|g| g.id == grant_id) else {
                 return Err(KmsError::new(ErrorCode::NotFound, format!("Grant ID {grant_id} not found")));
             };
-            let g = &key.grants[pos];
-            // Who may retire: the retiring principal, the grantee if RetireGrant is one of its
-            // operations, or the account that created the grant.
-            let allowed = g.retiring_principal.as_deref().is_some_and(|r| principal_matches(r, &caller.principal))
-                || (g.operations.iter().any(|o| o == "RetireGrant") && principal_matches(&g.grantee_principal, &caller.principal))
-                || (g.issuing_account == format!("arn:aws:iam::{}:root", caller.account()) && caller.principal.is_root());
-            if !allowed {
-                let ctx = RequestContext::new(&caller.principal, "kms:RetireGrant", &arn);
-                return Err(KmsError::new(ErrorCode::AccessDenied, Denial::new(DenialReason::NoResourcePolicyAllows, &ctx).message()));
-            }
+            kms.authorize(&AccessRequest {
+                retiring: Some(&key.grants[pos]),
+                ..AccessRequest::new(caller, "kms:RetireGrant", Some(&*key))
+            })?;
             super::encrypt::dry_run(req.dry_run)?;
             key.grants.remove(pos);
             Ok(())
@@ -311,7 +358,8 @@ pub(crate) fn revoke(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     let grant_id = validate::required(req.grant_id, "grantId")?;
     validate::length(&grant_id, "grantId", 1, 128)?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
-    kms.change_key(ctx, &arn, "kms:RevokeGrant", |key| {
+    let extra = vec![("kms:grantisforawsresource", vec!["false".to_string()])];
+    kms.change_key_with(ctx, &arn, "kms:RevokeGrant", extra, |key| {
         let Some(pos) = key.grants.iter().position(|g| g.id == grant_id) else {
             return Err(KmsError::new(ErrorCode::NotFound, format!("Grant ID {grant_id} not found")));
         };

@@ -55,7 +55,11 @@ pub(crate) fn put(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     ctx.default_param("bypassPolicyLockoutSafetyCheck", json!(bypass));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let caller = ctx.caller;
-    kms.change_key(ctx, &arn, "kms:PutKeyPolicy", |key| {
+    // kms:BypassPolicyLockoutSafetyCheck is present only when the request sends the member, so
+    // AWS's `"Null": {"kms:BypassPolicyLockoutSafetyCheck": true}` example works.
+    let extra: Vec<(&'static str, Vec<String>)> =
+        req.bypass_policy_lockout_safety_check.map(|b| ("kms:bypasspolicylockoutsafetycheck", vec![b.to_string()])).into_iter().collect();
+    kms.change_key_with(ctx, &arn, "kms:PutKeyPolicy", extra, |key| {
         key.check_not_pending_deletion()?;
         let doc = check_new_policy(&text, caller, &key.account, bypass)?;
         key.set_policy(doc);

@@ -42,22 +42,31 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let destination_context = req.destination_encryption_context.unwrap_or_default();
     let tokens = req.grant_tokens.unwrap_or_default();
 
-    let (source_arn, plaintext, source_material) =
-        open(kms, ctx, blob.bytes(), req.source_key_id.as_deref(), &source_context, &tokens, &source_algorithm, "kms:ReEncryptFrom", None)?;
+    // The destination's ARN, for kms:ReEncryptOnSameKey on both halves (resolved again below,
+    // where it is recorded and its errors reported, after the source's).
+    let destination_peek = kms.store.resolve(ctx.account(), ctx.region(), &destination, AliasUse::Allowed).ok();
+    let (source_arn, plaintext, source_material) = open(
+        kms,
+        ctx,
+        blob.bytes(),
+        req.source_key_id.as_deref(),
+        &source_context,
+        &tokens,
+        &source_algorithm,
+        "kms:ReEncryptFrom",
+        None,
+        Some(destination_peek.as_deref().unwrap_or_default()),
+    )?;
     let destination_arn = kms.resolve(ctx, &destination, AliasUse::Allowed)?;
     let caller = ctx.caller;
+    let same_key = (source_arn == destination_arn).to_string();
     let (sealed, destination_material) = kms.read_key(
         &destination_arn,
         |key| {
-            kms.authorize(&crypto_access(
-                caller,
-                "kms:ReEncryptTo",
-                key,
-                &destination_context,
-                &destination,
-                &tokens,
-                &destination_algorithm,
-            ))
+            let mut access =
+                crypto_access(caller, "kms:ReEncryptTo", key, &destination_context, &destination, &tokens, &destination_algorithm);
+            access.extra_conditions.push(("kms:reencryptonsamekey", vec![same_key]));
+            kms.authorize(&access)
         },
         |key| {
             check_encrypt_key(key, "ReEncrypt", &destination_algorithm)?;

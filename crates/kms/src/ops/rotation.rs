@@ -55,7 +55,10 @@ pub(crate) fn enable(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Resul
     ctx.default_param("rotationPeriodInDays", json!(days));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
     let now = ctx.now_secs();
-    kms.change_key(ctx, &arn, "kms:EnableKeyRotation", |key| {
+    // kms:RotationPeriodInDays holds the period used, sent or defaulted (KMS condition keys:
+    // request conditions "work even when the parameter doesn't appear in the request").
+    let extra = vec![("kms:rotationperiodindays", vec![days.to_string()])];
+    kms.change_key_with(ctx, &arn, "kms:EnableKeyRotation", extra, |key| {
         check_automatic_rotation(key)?;
         key.rotation = Some(RotationSchedule { period_days: days as u32, next_rotation: now + days * DAY });
         Ok(())

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::list_keys::{page_response, KeyListRequest};
+use crate::authorize::AccessRequest;
 use crate::paging::paginate;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
 
@@ -49,7 +50,12 @@ pub(crate) fn tag(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let tags = validate::required(req.tags, "tags")?;
     validate_tags(&tags)?;
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
-    kms.change_key(ctx, &arn, "kms:TagResource", |key| {
+    let request_tags: Vec<(String, String)> = tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())).collect();
+    let caller = ctx.caller;
+    let access = |key: &crate::Key| {
+        kms.authorize(&AccessRequest { request_tags: Some(&request_tags), ..AccessRequest::new(caller, "kms:TagResource", Some(key)) })
+    };
+    kms.change_key_as(ctx, &arn, access, |key| {
         key.check_not_pending_deletion()?;
         let mut merged = key.tags.clone();
         for t in tags {
@@ -83,7 +89,11 @@ pub(crate) fn untag(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result
         validate::length(k, "tagKeys.member", 1, 128)?;
     }
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
-    kms.change_key(ctx, &arn, "kms:UntagResource", |key| {
+    let caller = ctx.caller;
+    let access = |key: &crate::Key| {
+        kms.authorize(&AccessRequest { tag_keys: Some(&keys), ..AccessRequest::new(caller, "kms:UntagResource", Some(key)) })
+    };
+    kms.change_key_as(ctx, &arn, access, |key| {
         key.check_not_pending_deletion()?;
         key.tags.retain(|(k, _)| !keys.contains(k));
         Ok(())
