@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end scenario through the AWS CLI: `aws cloudtrail lookup-events` finds a Decrypt by
 # event name and by key ARN; `aws cloudtrail put-event-selectors` excluding kms.amazonaws.com
-# stops KMS records reaching that trail's log files, and is itself recorded.
+# stops KMS records reaching that trail's log files, and is itself recorded; a user without
+# cloudtrail:StopLogging cannot stop the trail, and its attempt is recorded.
 #
 # Usage: scripts/e2e-cli-cloudtrail.sh   (after `cargo build`; KEYTRAIL_BIN names another binary)
 # Needs: the AWS CLI (v1 or v2) and python3. Exits non-zero on the first failed check.
@@ -26,8 +27,18 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- server log ---" >&2; cat "$work/server.log" >&2 || true; exit 1; }
 pass() { echo "ok: $*"; }
 
+# One IAM user whose policies allow KMS only: CloudTrail's own API refuses it.
+cat > "$work/config.toml" <<'TOML'
+[[users]]
+account = "111122223333"
+name = "intruder"
+access_key_id = "AKIAINTRUDER00000001"
+secret_access_key = "intruder-secret"
+policies = ['''{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}''']
+TOML
+
 # Start on a free port (port 0) and read the chosen address from the log.
-NO_COLOR=1 "$bin" --listen 127.0.0.1:0 --trail-dir "$work/s3" 2>"$work/server.log" &
+NO_COLOR=1 "$bin" --listen 127.0.0.1:0 --trail-dir "$work/s3" --config "$work/config.toml" 2>"$work/server.log" &
 server_pid=$!
 addr=""
 for _ in $(seq 1 100); do
@@ -117,6 +128,25 @@ assert r['requestParameters']['eventSelectors'][0]['excludeManagementEventSource
 " < "$work/put-lookup.json"
 awsk cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=Decrypt > "$work/history.json"
 check "event history still has every Decrypt" 'assert len(d["Events"]) == 2, d' < "$work/history.json"
+
+# A principal allowed KMS only cannot silence the trail: AccessDeniedException, nothing changes,
+# and the refusal is in event history.
+if AWS_ACCESS_KEY_ID=AKIAINTRUDER00000001 AWS_SECRET_ACCESS_KEY=intruder-secret \
+    awsk cloudtrail stop-logging --name cli-trail > /dev/null 2> "$work/denied.txt"; then
+    fail "stop-logging by a principal without cloudtrail:StopLogging succeeded"
+fi
+grep -q "AccessDeniedException" "$work/denied.txt" \
+    && grep -q "user/intruder is not authorized to perform: cloudtrail:StopLogging on resource: arn:aws:cloudtrail:us-east-1:111122223333:trail/cli-trail" "$work/denied.txt" \
+    || { cat "$work/denied.txt" >&2; fail "stop-logging is refused with AWS's AccessDenied message"; }
+pass "stop-logging without cloudtrail:StopLogging is refused"
+awsk cloudtrail get-trail-status --name cli-trail > "$work/status.json"
+check "the trail still logs" 'assert d["IsLogging"] is True, d' < "$work/status.json"
+awsk cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=StopLogging > "$work/denied.json"
+check "the refused stop-logging is recorded" "
+r = json.loads(d['Events'][0]['CloudTrailEvent'])
+assert r['errorCode'] == 'AccessDeniedException' and r['userIdentity']['userName'] == 'intruder', r
+assert r['resources'][0]['ARN'] == 'arn:aws:cloudtrail:us-east-1:111122223333:trail/cli-trail', r
+" < "$work/denied.json"
 
 # Five minutes of mock time deliver the log file; then stop (which flushes the rest).
 control_clock 300 >/dev/null

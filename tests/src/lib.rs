@@ -40,6 +40,14 @@ impl Server {
         Server { addr, app, stop: Some(tx), handle: Some(handle) }
     }
 
+    /// Starts keytrail with the config `text`, checking signatures against its secrets and
+    /// refusing unknown access keys (`--verify-signatures --strict-credentials`): how the
+    /// authorization suites run, so every caller is exactly the principal its key names.
+    pub async fn start_strict(text: &str) -> Server {
+        let options = Options { verify_signatures: true, strict_credentials: true, ..Options::from_config(text).expect("config") };
+        Server::start_with(options).await
+    }
+
     /// The endpoint URL SDKs point at.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)

@@ -321,9 +321,11 @@ async fn trail_lifecycle() {
     assert_eq!(code(&e), "InvalidHomeRegionException");
     let e = ct.get_trail().name("arn:aws:cloudtrail:us-east-1:1234:trail/x").send().await.unwrap_err();
     assert_eq!(code(&e), "CloudTrailARNInvalidException");
-    // Another account sees none of it.
+    // Another account sees none of it: its ARN is refused as a cross-account request without a
+    // resource policy (trails have none), and its own trail list is empty.
     let other = server.cloudtrail_as("444455556666", "s", "us-east-1");
-    assert_eq!(code(&other.get_trail().name(&arn).send().await.unwrap_err()), "TrailNotFoundException");
+    assert_eq!(code(&other.get_trail().name(&arn).send().await.unwrap_err()), "AccessDeniedException");
+    assert_eq!(code(&other.get_trail().name("audit-trail").send().await.unwrap_err()), "TrailNotFoundException");
     assert!(other.list_trails().send().await.unwrap().trails().is_empty());
 
     ct.stop_logging().name("audit-trail").send().await.unwrap();

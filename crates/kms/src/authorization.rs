@@ -150,7 +150,7 @@ impl Authorizer for PolicyAuthorizer {
             RequestContext::without_keys(principal, req.action, &arn)
         };
         if let Some(grant) = req.retiring {
-            return retire(&policy, identity, &ctx, grant);
+            return retire(&policy, identity, &ctx, grant, &key.account);
         }
         if principal.account() != key.account && !CROSS_ACCOUNT_ACTIONS.contains(&req.action) {
             return Err(denial(DenialReason::NoResourcePolicyAllows, &ctx));
@@ -178,8 +178,10 @@ impl PolicyAuthorizer {
 
 /// RetireGrant, as "Retiring and revoking grants" (KMS Developer Guide,
 /// https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html) says: the grant's
-/// retiring principal may retire it, its grantee if the grant includes `RetireGrant`, and the
-/// account that created it. Where one of them is an account (`…:root`), its root may, and its
+/// retiring principal may retire it, its grantee if the grant includes `RetireGrant`, and "as a
+/// backup, the AWS account in which the grant was created"; "the AWS account that owns the KMS
+/// key can use the kms:RetireGrant permission to delegate permission to retire the grant to an
+/// IAM user in the account". Where one of them is an account (`…:root`), its root may, and its
 /// other principals where an identity policy allows `kms:RetireGrant`. An identity-policy Deny on
 /// `kms:RetireGrant` always applies.
 ///
@@ -188,7 +190,13 @@ impl PolicyAuthorizer {
 /// applies (explicit denies win everywhere else). A refusal is reported as "no identity-based
 /// policy allows" when the caller's account is one the grant delegates to, else as "no
 /// resource-based policy allows".
-fn retire(policy: &PolicyDocument, identity: &[PolicyDocument], ctx: &RequestContext<'_>, grant: &Grant) -> Result<(), KmsError> {
+fn retire(
+    policy: &PolicyDocument,
+    identity: &[PolicyDocument],
+    ctx: &RequestContext<'_>,
+    grant: &Grant,
+    key_owner: &str,
+) -> Result<(), KmsError> {
     if policy.evaluate(ctx) == Decision::ExplicitDeny {
         return Err(denial(DenialReason::ExplicitDenyInResourcePolicy, ctx));
     }
@@ -209,7 +217,7 @@ fn retire(policy: &PolicyDocument, identity: &[PolicyDocument], ctx: &RequestCon
     };
     let retiring = grant.retiring_principal.as_deref().is_some_and(&mut covers);
     let grantee = grant.operations.iter().any(|o| o == "RetireGrant") && covers(&grant.grantee_principal);
-    let issuer = covers(&grant.issuing_account);
+    let issuer = covers(&grant.issuing_account) || covers(&format!("arn:aws:iam::{key_owner}:root"));
     if retiring || grantee || issuer {
         return Ok(());
     }

@@ -19,7 +19,11 @@ fn world() -> World {
         user(OWNER, "erin", &[r#"{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}"#]),
         user(OWNER, "dave", &[r#"{"Effect":"Allow","Action":"kms:RetireGrant","Resource":"*"}"#]),
         user(OWNER, "carol", &[ALLOW_ALL, r#"{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*"}"#]),
-        session(OTHER, "app", &[r#"{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:RetireGrant"],"Resource":"*"}"#]),
+        session(
+            OTHER,
+            "app",
+            &[r#"{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:RetireGrant","kms:CreateGrant"],"Resource":"*"}"#],
+        ),
         user(OTHER, "ops", &[]),
     ])
 }
@@ -201,6 +205,30 @@ fn who_may_retire_a_grant() {
     // A grant already retired is not found.
     let err = retire("root", &g).unwrap_err();
     assert_eq!(err.code, "NotFoundException");
+
+    // A grant another account created on the key: that account (through IAM) and the key's own
+    // account ("the AWS account that owns the KMS key can use the kms:RetireGrant permission")
+    // may retire it.
+    let shared = w.key(Some(&key_policy(&format!(
+        r#"{},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"kms:CreateGrant","Resource":"*"}}"#,
+        delegate_to(OWNER)
+    ))));
+    let foreign = |w: &World| {
+        let out = assert_allowed(w.call("app", "CreateGrant", grant(&shared, &bob, &["Decrypt"], Value::Null)));
+        assert_eq!(
+            assert_allowed(w.call("alice", "ListGrants", json!({"KeyId": shared})))["Grants"].as_array().unwrap().last().unwrap()
+                ["IssuingAccount"],
+            format!("arn:aws:iam::{OTHER}:root")
+        );
+        grant_id(out)
+    };
+    let retire_shared = |who: &str, id: &str| w.call(who, "RetireGrant", json!({"KeyId": shared, "GrantId": id}));
+    let g = foreign(&w);
+    assert_denied(retire_shared("ops", &g), NO_IDENTITY);
+    assert_denied(retire_shared("erin", &g), NO_IDENTITY);
+    assert_allowed(retire_shared("dave", &g));
+    let g = foreign(&w);
+    assert_allowed(retire_shared("app", &g));
 }
 
 /// "Grants in AWS KMS", grantee principal, with "Allowing users in other accounts to use a KMS
