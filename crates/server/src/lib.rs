@@ -91,6 +91,7 @@ pub struct App {
 impl App {
     /// Builds the service from `options`.
     pub fn new(options: Options) -> Result<App, StartError> {
+        options.validate().map_err(|e| StartError(e.0))?;
         let events_out: Option<Box<dyn std::io::Write + Send>> = match options.events_out.as_deref() {
             None => None,
             Some("-") => Some(Box::new(std::io::stdout())),
