@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use hyper::http::request::Parts;
 use hyper::Response;
-use keytrail_audit::{CloudTrail, CloudTrailOperation, Recorder, Resource, Scope};
+use keytrail_audit::{parameters, CloudTrail, CloudTrailOperation, Recorder, Resource, Scope};
 
 use crate::protocol::{error_response, json_response, ApiError, Body};
 use crate::records::{api_call_records, CallFacts, CallResult};
@@ -44,7 +44,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation {name}"));
         return error_response(&meta.request_id, &err);
     }
-    let caller = match crate::identify::identify(app, parts, body) {
+    let caller = match crate::identify::identify(app, parts, body, crate::identify::ApiScope::CLOUDTRAIL) {
         Ok(c) => c,
         Err(e) => return error_response(&meta.request_id, &e),
     };
@@ -56,7 +56,16 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     };
     let now = app.clock.now();
     let scope = Scope { account: caller.account(), region: &caller.region };
-    let outcome = app.cloudtrail.call(scope, op, body, now);
+    // As for KMS: a body whose members cannot all be recorded is refused (and recorded as
+    // refused) before anything runs.
+    let model = keytrail_audit::audit_model::MODEL.operation(op.name());
+    let (members, outcome) = match parameters::record_request(&keytrail_audit::audit_model::MODEL, model, body) {
+        Ok(members) => (members, app.cloudtrail.call(scope, op, body, now)),
+        Err(refused) => {
+            let result = Err(keytrail_audit::error::CloudTrailError::new("SerializationException", refused.0));
+            (parameters::RecordedMembers::new(), keytrail_audit::service::CallOutcome { result, trail_arn: None })
+        }
+    };
     let error = outcome.result.as_ref().err().map(|e| ApiError::bad_request(e.code(), e.message()));
     let facts = CallFacts {
         caller: &caller,
@@ -71,14 +80,14 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     // requestParameters and responseElements use lower camel case, as for KMS; reads and calls
     // that return nothing record `null`.
     let response_elements = match &outcome.result {
-        Ok(body) if op.logs_response() => Some(keytrail_kms::audit::response_elements(body)),
+        Ok(body) if op.logs_response() => Some(parameters::response_elements(&keytrail_audit::audit_model::MODEL, model, body)),
         _ => None,
     };
     let mut records = api_call_records(
         &facts,
         CallResult {
             error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
-            request_parameters: keytrail_kms::audit::request_parameters(body, &[]),
+            request_parameters: parameters::request_parameters(members, &[]),
             response_elements,
             additional_event_data: None,
             resources: &[],
