@@ -8,7 +8,7 @@ use aws_sdk_kms::primitives::{Blob, DateTime, DateTimeFormat};
 use aws_sdk_kms::types::{IncludeKeyMaterial, RotationType};
 use keytrail_server::Options;
 use keytrail_tests::trail_files::{align_clock, log_files, temp_dir};
-use keytrail_tests::{raw_http, Server};
+use keytrail_tests::Server;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -246,9 +246,9 @@ async fn the_clock_only_moves_forward() {
     let moved = server.advance_clock(DAY).await;
     let later = moved["now"].as_str().unwrap();
     assert!(epoch(later) - epoch(&now) >= DAY);
-    let (status, body) = raw_http(server.addr, "POST", "/_keytrail/clock", &[], &format!("{{\"set\":\"{now}\"}}")).await;
+    let (status, body) = server.control_raw("POST", "/_keytrail/clock", Some(&format!("{{\"set\":\"{now}\"}}"))).await;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = raw_http(server.addr, "POST", "/_keytrail/clock", &[], "{\"advanceSeconds\":-5}").await;
+    let (status, _) = server.control_raw("POST", "/_keytrail/clock", Some("{\"advanceSeconds\":-5}")).await;
     assert_eq!(status, 400);
 }
 

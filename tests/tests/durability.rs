@@ -215,8 +215,14 @@ async fn a_reset_that_fails_on_disk_wipes_nothing() {
     let db = rusqlite::Connection::open(dir.join("keytrail.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
     db.execute_batch("CREATE TRIGGER refuse_wipe BEFORE DELETE ON state BEGIN SELECT RAISE(ABORT, 'refused'); END;").unwrap();
-    let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/_keytrail/reset", &[], "").await;
+    let (status, body) = server.control_raw("POST", "/_keytrail/reset", None).await;
     assert_eq!(status, 500, "{body}");
+    // The health check says so from now on.
+    let (status, health) = server.control_raw("GET", "/_keytrail/health", None).await;
+    assert_eq!(status, 503, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "failed");
+    assert!(health["reason"].as_str().unwrap().contains("until keytrail is restarted"), "{health}");
     // Memory was not wiped either.
     assert_eq!(server.all_event_names().await, before);
     assert_eq!(server.app.kms.store.all_keys().len(), 1);

@@ -27,7 +27,8 @@ pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, Start
     };
     let root: PathBuf = match given {
         Some(dir) => {
-            std::fs::create_dir_all(&dir).map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
+            keytrail_audit::delivery::create_private_dir(&dir)
+                .map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
             dir
         }
         None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),

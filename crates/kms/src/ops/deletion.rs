@@ -23,7 +23,7 @@ pub(crate) fn schedule(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Res
     validate::range(days, "pendingWindowInDays", 7, 30)?;
     ctx.default_param("pendingWindowInDays", json!(days));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
-    let deletion = ctx.now + time::Duration::days(days);
+    let deletion = crate::clock::add_saturating(ctx.now, time::Duration::days(days));
     kms.change_key(ctx, &arn, "kms:ScheduleKeyDeletion", |key| {
         key.check_not_pending_deletion()?;
         key.state = KeyState::PendingDeletion;
