@@ -141,7 +141,11 @@ fn raw_members(body: &[u8]) -> Option<Vec<(&str, &RawValue)>> {
 /// The common case: each member's value is kept as its JSON text until it is known to be
 /// recorded, so a secret (a 4 KB plaintext, a blob) is never parsed into a string of its own only
 /// to be dropped (the whole body as a `Value` was ~3% of a signed Encrypt's CPU).
-fn recorded_raw_members(model: &ServiceModel, op: &OperationModel, members: Vec<(&str, &RawValue)>) -> Result<RecordedMembers, Unrecordable> {
+fn recorded_raw_members(
+    model: &ServiceModel,
+    op: &OperationModel,
+    members: Vec<(&str, &RawValue)>,
+) -> Result<RecordedMembers, Unrecordable> {
     let shadowed = shadowed_names(members.iter().map(|(name, _)| *name));
     let mut out = Map::new();
     for (name, raw) in members {

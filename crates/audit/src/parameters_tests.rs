@@ -120,7 +120,12 @@ fn raw_members_record_what_the_whole_body_records() {
     let mut raw_checked = 0;
     for body in bodies {
         if let Some(members) = raw_members(body) {
-            assert_eq!(recorded_raw_members(&TEST_MODEL, op, members), recorded_members(&TEST_MODEL, op, body), "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                recorded_raw_members(&TEST_MODEL, op, members),
+                recorded_members(&TEST_MODEL, op, body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
             raw_checked += 1;
         }
     }

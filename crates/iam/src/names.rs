@@ -68,10 +68,33 @@ mod tests {
 
     #[test]
     fn region_names_of_every_partition_and_nothing_else() {
-        for ok in ["us-east-1", "eu-west-3", "ap-southeast-5", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "eusc-de-east-1", "il-central-1", "mx-central-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "ap-southeast-5",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+            "il-central-1",
+            "mx-central-1",
+        ] {
             assert!(is_region_name(ok), "{ok}");
         }
-        for bad in ["", "<script>", "us-east", "east-1", "us-east-1/x", "../us-east-1", "US-EAST-1", "us-east-100", "us--east-1", "useast-1", "u-east-1", "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-1"] {
+        for bad in [
+            "",
+            "<script>",
+            "us-east",
+            "east-1",
+            "us-east-1/x",
+            "../us-east-1",
+            "US-EAST-1",
+            "us-east-100",
+            "us--east-1",
+            "useast-1",
+            "u-east-1",
+            "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-1",
+        ] {
             assert!(!is_region_name(bad), "{bad}");
         }
     }

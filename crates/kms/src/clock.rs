@@ -36,9 +36,7 @@ impl ClockError {
     pub fn message(self) -> &'static str {
         match self {
             ClockError::Backwards => "The mock clock only moves forward.",
-            ClockError::PastLatest => {
-                "The mock clock cannot move past 9999-12-31T23:59:59Z, the latest time an AWS timestamp can hold."
-            }
+            ClockError::PastLatest => "The mock clock cannot move past 9999-12-31T23:59:59Z, the latest time an AWS timestamp can hold.",
         }
     }
 }

@@ -261,10 +261,7 @@ impl ConfigFile {
             for s in &r.sessions {
                 let session = format!("{owner} session \"{}\"", s.name);
                 if !keytrail_iam::names::is_role_session_name(&s.name) {
-                    return bad(format!(
-                        "{session}: name = \"{}\" is not a role session name (2-64 letters, digits and +=,.@_-)",
-                        s.name
-                    ));
+                    return bad(format!("{session}: name = \"{}\" is not a role session name (2-64 letters, digits and +=,.@_-)", s.name));
                 }
                 check_key(&s.access_key_id, &session)?;
                 if let Some(t) = &s.session_token {
@@ -374,14 +371,16 @@ mod tests {
 
     #[test]
     fn names_regions_tokens_and_control_principals_are_checked() {
-        let user = |name: &str| format!("[[users]]\naccount=\"111122223333\"\nname=\"{name}\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\n");
+        let user =
+            |name: &str| format!("[[users]]\naccount=\"111122223333\"\nname=\"{name}\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\n");
         let e = ConfigFile::parse(&user("a/b")).err().unwrap();
         assert!(e.0.contains("name = \"a/b\" is not an IAM user name"), "{e}");
         let e = ConfigFile::parse("default_region = \"<script>\"").err().unwrap();
         assert!(e.0.contains("default_region = \"<script>\""), "{e}");
         let e = ConfigFile::parse("control_token = \"short\"").err().unwrap();
         assert!(e.0.contains("control_token must be at least 16") && !e.0.contains("short"), "{e}");
-        let roles = "[[roles]]\naccount=\"444455556666\"\nname=\"app\"\nsessions=[{name=\"x\", access_key_id=\"ASIA1\", secret_access_key=\"s\"}]";
+        let roles =
+            "[[roles]]\naccount=\"444455556666\"\nname=\"app\"\nsessions=[{name=\"x\", access_key_id=\"ASIA1\", secret_access_key=\"s\"}]";
         let e = ConfigFile::parse(roles).err().unwrap();
         assert!(e.0.contains("session \"x\": name = \"x\" is not a role session name"), "{e}");
         let ok = format!("control_principals = [\"arn:aws:iam::111122223333:user/admin\"]\n{}", user("admin"));

@@ -76,7 +76,10 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
             return Ok(closing(error_response(&request_id, &too_large())));
         }
         Some(Err(BodyError::Unreadable)) => {
-            return Ok(error_response(&request_id, &ApiError::bad_request("SerializationException", "The request body could not be read.")));
+            return Ok(error_response(
+                &request_id,
+                &ApiError::bad_request("SerializationException", "The request body could not be read."),
+            ));
         }
         None => {
             let err = ApiError {

@@ -53,8 +53,7 @@ pub(crate) fn authenticate(app: &App, parts: &Parts, body: &[u8], api: ApiScope,
     if let Some(message) = auth.scope_error(api.service, amz_date) {
         return Err(ApiError::bad_request("InvalidSignatureException", message));
     }
-    let principal =
-        app.credentials.principal_for(&auth.access_key_id).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
+    let principal = app.credentials.principal_for(&auth.access_key_id).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
     if verify {
         crate::signature::verify(app, parts, body, &auth)?;
     }

@@ -76,9 +76,7 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
     }
     require_signed_headers(parts, auth)?;
     let token = parts.headers.get("x-amz-security-token").map(|v| v.to_str().unwrap_or("\u{0}"));
-    app.credentials
-        .check_session_token(&auth.access_key_id, token)
-        .map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
+    app.credentials.check_session_token(&auth.access_key_id, token).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(8);
     for name in auth.signed_headers() {
         let value = parts
