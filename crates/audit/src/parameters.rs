@@ -150,7 +150,7 @@ fn recorded_raw_members(
     let mut out = Map::new();
     for (name, raw) in members {
         let field = field(op.input, name);
-        if is_dropped(model, field, name) || raw.get() == "null" || shadowed.iter().any(|s| *s == name) {
+        if is_dropped(model, field, name) || raw.get() == "null" || shadowed.contains(&name) {
             continue;
         }
         let value = serde_json::from_str::<Value>(raw.get()).map_err(|e| unrecordable(&e))?;

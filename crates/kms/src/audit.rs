@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn deep_bodies_are_refused_with_serialization_exception() {
-        let body = format!(r#"{{"KeyId":"k","Policy":"{{}}","Extra":{}{}}}"#, "{\"a\":".repeat(300), format!("1{}", "}".repeat(300)));
+        let body = format!(r#"{{"KeyId":"k","Policy":"{{}}","Extra":{}1{}}}"#, "{\"a\":".repeat(300), "}".repeat(300));
         let err = record_request(Operation::PutKeyPolicy, body.as_bytes()).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Serialization);
     }
