@@ -178,8 +178,9 @@ impl CredentialDirectory {
     }
 }
 
-/// Compares without stopping at the first difference, so timing says nothing about a token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares without stopping at the first difference, so timing says nothing about a secret
+/// (a session token, a signature, the control token).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -71,7 +71,7 @@ fn authorize(app: &App, parts: &Parts, body: &[u8]) -> Result<(), Refused> {
     let header = header.to_str().map_err(|_| forbidden(NEEDS))?;
     if let Some(given) = header.strip_prefix("Bearer ") {
         return match &app.options.control_token {
-            Some(token) if constant_time_eq(token.0.as_bytes(), given.trim().as_bytes()) => Ok(()),
+            Some(token) if keytrail_iam::credentials::constant_time_eq(token.0.as_bytes(), given.trim().as_bytes()) => Ok(()),
             Some(_) => Err(forbidden("The bearer token is not the control token.")),
             None => Err(forbidden("No control_token is configured; sign the request as one of control_principals.")),
         };
@@ -131,10 +131,6 @@ fn is_json(parts: &Parts) -> bool {
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

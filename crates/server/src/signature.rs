@@ -102,7 +102,7 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
         Some(signature) => signature,
         None => reference_signature(&request, &key.secret)?,
     };
-    if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+    if !keytrail_iam::credentials::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(invalid(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ));
@@ -176,11 +176,6 @@ fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
         time::Time::from_hms(u8::try_from(number(9, 11)?).ok()?, u8::try_from(number(11, 13)?).ok()?, u8::try_from(number(13, 15)?).ok()?)
             .ok()?;
     Some(PrimitiveDateTime::new(date, clock).assume_utc())
-}
-
-/// Compares without stopping at the first difference, so timing says nothing about the signature.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
