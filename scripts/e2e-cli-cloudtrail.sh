@@ -69,7 +69,8 @@ $code" || fail "$name"
 control_clock() {
     python3 - "$endpoint" "$1" <<'EOF' || fail "advance the mock clock"
 import json, sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "/_keytrail/clock", data=json.dumps({"advanceSeconds": int(sys.argv[2])}).encode(), method="POST")
+req = urllib.request.Request(sys.argv[1] + "/_keytrail/clock", data=json.dumps({"advanceSeconds": int(sys.argv[2])}).encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
 print(json.load(urllib.request.urlopen(req))["now"])
 EOF
 }

@@ -3,6 +3,7 @@
 //! Every end-to-end test goes through here, so the server is exercised exactly as users run it:
 //! over HTTP, with SigV4-signed requests from `aws-sdk-kms` and `aws-sdk-cloudtrail`.
 
+pub mod signing;
 pub mod trail_files;
 
 use std::net::SocketAddr;
@@ -121,11 +122,25 @@ impl Server {
         records.remove(0)
     }
 
-    /// Calls a control route and returns its JSON body.
+    /// Calls a control route and returns its JSON body. Writes go as `application/json` (the
+    /// control API refuses any other), and with the server's control token when it has one.
     pub async fn control(&self, method: &str, path: &str, body: Option<&str>) -> Value {
-        let (status, text) = raw_http(self.addr, method, path, &[], body.unwrap_or("")).await;
+        let (status, text) = self.control_raw(method, path, body).await;
         assert!(status < 500, "control {path} answered {status}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// [`Server::control`] returning the status and body as they came.
+    pub async fn control_raw(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let bearer = self.app.options.control_token.as_ref().map(|t| format!("Bearer {}", t.0));
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if method != "GET" {
+            headers.push(("content-type", "application/json"));
+        }
+        if let Some(b) = &bearer {
+            headers.push(("authorization", b));
+        }
+        raw_http(self.addr, method, path, &headers, body.unwrap_or("")).await
     }
 
     /// Moves the mock clock forward by `seconds`.

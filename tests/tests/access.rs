@@ -431,6 +431,8 @@ async fn signatures_are_verified_when_asked() {
     let mut options = Options::from_config(&config()).unwrap();
     options.verify_signatures = true;
     options.strict_credentials = true;
+    // Strict credentials close the control API too: the harness reads records with this token.
+    options.control_token = Some(keytrail_server::options::ControlToken("test-control-token-0001".into()));
     let s = Server::start_with(options).await;
     let good = s.kms_as("AKIAALICE00000000001", "alice-secret", "us-east-1");
     good.list_keys().send().await.expect("correct signature");

@@ -8,7 +8,7 @@ use aws_sdk_kms::primitives::{Blob, DateTime, DateTimeFormat};
 use aws_sdk_kms::types::{IncludeKeyMaterial, RotationType};
 use keytrail_server::Options;
 use keytrail_tests::trail_files::{align_clock, log_files, temp_dir};
-use keytrail_tests::{raw_http, Server};
+use keytrail_tests::Server;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -246,9 +246,9 @@ async fn the_clock_only_moves_forward() {
     let moved = server.advance_clock(DAY).await;
     let later = moved["now"].as_str().unwrap();
     assert!(epoch(later) - epoch(&now) >= DAY);
-    let (status, body) = raw_http(server.addr, "POST", "/_keytrail/clock", &[], &format!("{{\"set\":\"{now}\"}}")).await;
+    let (status, body) = server.control_raw("POST", "/_keytrail/clock", Some(&format!("{{\"set\":\"{now}\"}}"))).await;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = raw_http(server.addr, "POST", "/_keytrail/clock", &[], "{\"advanceSeconds\":-5}").await;
+    let (status, _) = server.control_raw("POST", "/_keytrail/clock", Some("{\"advanceSeconds\":-5}")).await;
     assert_eq!(status, 400);
 }
 
@@ -275,4 +275,72 @@ async fn a_disabled_key_is_not_rotated_and_rotates_once_when_enabled_again() {
     .unwrap()
     .unix_timestamp();
     assert!((next - now - 90 * 86_400).abs() <= 2, "next rotation a period from now");
+}
+
+/// Seconds since the epoch of a clock answer.
+fn clock_secs(v: &Value) -> i64 {
+    time::OffsetDateTime::parse(v["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp()
+}
+
+/// 9999-12-31T23:59:59Z: the latest time an AWS timestamp holds.
+const LATEST: i64 = 253_402_300_799;
+
+/// The mock clock refuses anything past 9999-12-31T23:59:59Z (or overflowing) with a 400 and
+/// moves not at all; what it accepted survives a restart with `--data-dir`, and calls work at the
+/// very end of time (a deletion date 30 days later stops at the latest time, no panic).
+#[tokio::test]
+async fn the_clock_refuses_times_past_year_9999_and_a_restart_keeps_what_it_accepted() {
+    let dir = temp_dir("clock-bounds");
+    let options = || Options { data_dir: Some(dir.join("data")), ..Options::default() };
+    let server = Server::start_with(options()).await;
+    let start = clock_secs(&server.advance_clock(DAY).await);
+    let to_end = LATEST - start;
+    for body in [
+        json!({"advanceSeconds": i64::MAX}).to_string(),
+        r#"{"advanceSeconds": 9223372036854775808}"#.to_string(),
+        r#"{"advanceSeconds": 1e30}"#.to_string(),
+        r#"{"advanceSeconds": 1.5}"#.to_string(),
+        r#"{"advanceSeconds": "60"}"#.to_string(),
+        json!({"advanceSeconds": to_end + 3600}).to_string(),
+        r#"{"set": "9999-12-31T23:00:00-05:00"}"#.to_string(),
+        r#"{"set": "10000-01-01T00:00:00Z"}"#.to_string(),
+    ] {
+        let (status, text) = server.control_raw("POST", "/_keytrail/clock", Some(&body)).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        let now = clock_secs(&server.control("GET", "/_keytrail/clock", None).await);
+        assert!((now - start).abs() < 60, "{body} moved the clock");
+    }
+    let (_, text) = server.control_raw("POST", "/_keytrail/clock", Some(&json!({"advanceSeconds": to_end + 3600}).to_string())).await;
+    assert!(text.contains("9999-12-31T23:59:59Z"), "{text}");
+    let kms = server.kms();
+    kms.create_key().send().await.expect("calls still work after refusals");
+    server.stop().await;
+
+    // Restarted: the clock is where the last accepted move put it.
+    let server = Server::start_with(options()).await;
+    assert!((clock_secs(&server.control("GET", "/_keytrail/clock", None).await) - start).abs() < 60);
+    // To the last minute of year 9999: accepted, and everything still works there.
+    let near = server.control("POST", "/_keytrail/clock", Some(r#"{"set":"9999-12-31T23:59:00Z"}"#)).await;
+    assert_eq!(clock_secs(&near), LATEST - 59);
+    let kms = server.kms();
+    let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let scheduled = kms.schedule_key_deletion().key_id(&key).pending_window_in_days(30).send().await.unwrap();
+    assert_eq!(scheduled.deletion_date().unwrap().secs(), LATEST, "the deletion date stops at the latest time");
+    let (status, _) = server.control_raw("POST", "/_keytrail/clock", Some(r#"{"advanceSeconds":120}"#)).await;
+    assert_eq!(status, 400);
+    server.control("POST", "/_keytrail/clock", Some(r#"{"set":"9999-12-31T23:59:59Z"}"#)).await;
+    assert_eq!(server.events("eventName=DeleteKey").await.len(), 1, "the deletion fell due at the latest time");
+    server.stop().await;
+
+    // A data dir whose stored offset is past anything (an older keytrail accepted one) still
+    // starts; its clock stands at the latest time.
+    let db = rusqlite::Connection::open(dir.join("data").join("keytrail.db")).unwrap();
+    db.execute("UPDATE state SET body = ?1 WHERE kind = 'meta' AND id = 'clock_offset_ms'", [i64::MAX.to_string().into_bytes()]).unwrap();
+    drop(db);
+    let server = Server::start_with(options()).await;
+    assert_eq!(clock_secs(&server.control("GET", "/_keytrail/clock", None).await), LATEST);
+    server.kms().create_key().send().await.expect("a call at the end of time");
+    assert_eq!(server.last_event().await["eventTime"], "9999-12-31T23:59:59Z");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

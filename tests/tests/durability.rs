@@ -215,8 +215,14 @@ async fn a_reset_that_fails_on_disk_wipes_nothing() {
     let db = rusqlite::Connection::open(dir.join("keytrail.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
     db.execute_batch("CREATE TRIGGER refuse_wipe BEFORE DELETE ON state BEGIN SELECT RAISE(ABORT, 'refused'); END;").unwrap();
-    let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/_keytrail/reset", &[], "").await;
+    let (status, body) = server.control_raw("POST", "/_keytrail/reset", None).await;
     assert_eq!(status, 500, "{body}");
+    // The health check says so from now on.
+    let (status, health) = server.control_raw("GET", "/_keytrail/health", None).await;
+    assert_eq!(status, 503, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "failed");
+    assert!(health["reason"].as_str().unwrap().contains("until keytrail is restarted"), "{health}");
     // Memory was not wiped either.
     assert_eq!(server.all_event_names().await, before);
     assert_eq!(server.app.kms.store.all_keys().len(), 1);
@@ -382,4 +388,88 @@ async fn trails_their_selectors_and_logging_state_survive_a_restart() {
     assert_eq!(s.exclude_management_event_sources(), ["kms.amazonaws.com"]);
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What keytrail writes is its owner's alone: the database and its WAL/SHM files, the lock, the
+/// root key, trail log files (0600) and their folders (0700).
+#[tokio::test]
+async fn the_data_dir_is_readable_by_its_owner_only() {
+    let dir = temp_dir("modes");
+    let server = Server::start_with(with_dir(&dir)).await;
+    server.kms().create_key().send().await.unwrap();
+    let ct = server.cloudtrail();
+    ct.create_trail().name("audit").s3_bucket_name("logs").send().await.unwrap();
+    ct.start_logging().name("audit").send().await.unwrap();
+    server.kms().list_keys().send().await.unwrap();
+    server.advance_clock(600).await;
+    let files = files_under(&dir);
+    for name in ["keytrail.db", "keytrail.db-wal", "keytrail.db-shm", "keytrail.lock", "root.key"] {
+        assert!(files.iter().any(|f| f.file_name().is_some_and(|n| n == name)), "{name} is there: {files:?}");
+    }
+    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "gz")), "a log file was delivered: {files:?}");
+    for f in &files {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+        let mut parent = f.parent().unwrap();
+        while parent.starts_with(dir.join("s3")) {
+            assert_eq!(std::fs::metadata(parent).unwrap().permissions().mode() & 0o777, 0o700, "{}", parent.display());
+            parent = parent.parent().unwrap();
+        }
+    }
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A data dir whose database is gone (or replaced by an empty file) while its root key remains
+/// is refused, instead of starting empty over what it held; a fresh dir starts, and so does one
+/// whose root key was moved away with the database.
+#[tokio::test]
+async fn a_data_dir_without_its_database_is_refused() {
+    let dir = temp_dir("gutted");
+    let server = Server::start_with(with_dir(&dir)).await;
+    server.kms().create_key().send().await.unwrap();
+    server.stop().await;
+    for leftover in ["keytrail.db", "keytrail.db-wal", "keytrail.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(leftover));
+    }
+    let Err(e) = App::new(with_dir(&dir)) else { panic!("a gutted data dir started") };
+    assert!(e.0.contains("holds root.key but no keytrail.db"), "{e}");
+    std::fs::write(dir.join("keytrail.db"), b"").unwrap();
+    let Err(e) = App::new(with_dir(&dir)) else { panic!("a data dir with an empty database started") };
+    assert!(e.0.contains("no keytrail.db written by keytrail"), "{e}");
+    std::fs::remove_file(dir.join("keytrail.db")).unwrap();
+    std::fs::rename(dir.join("root.key"), dir.join("root.key.moved")).unwrap();
+    let server = Server::start_with(with_dir(&dir)).await;
+    assert!(server.kms().list_keys().send().await.unwrap().keys().is_empty(), "started empty, as asked");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A root key that belongs to another user is refused (they could read or replace it). Needs
+/// root to hand the file to another user; skipped otherwise.
+#[tokio::test]
+async fn a_root_key_owned_by_another_user_is_refused() {
+    let dir = temp_dir("owner");
+    let server = Server::start_with(with_dir(&dir)).await;
+    server.stop().await;
+    if std::os::unix::fs::chown(dir.join("root.key"), Some(65534), None).is_err() {
+        eprintln!("skipped: cannot give root.key to another user (not root)");
+        return;
+    }
+    let Err(e) = App::new(with_dir(&dir)) else { panic!("another user's root key was accepted") };
+    assert!(e.0.contains("is owned by uid 65534"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--account-id` and `--region` name directories and ARNs: only their AWS forms start.
+#[test]
+fn account_ids_and_regions_are_checked_at_start() {
+    for (account, region, named) in
+        [("1111/2222333", "us-east-1", "--account-id \"1111/2222333\""), ("111122223333", "../x", "--region \"../x\"")]
+    {
+        let Err(e) = App::new(Options { account_id: account.into(), region: region.into(), ..Options::default() }) else {
+            panic!("{account} {region} started")
+        };
+        assert!(e.0.contains(named), "{e}");
+    }
 }

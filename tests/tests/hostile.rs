@@ -238,6 +238,7 @@ async fn oversized_bodies_are_refused_with_413_before_they_are_read() {
         chunked.extend_from_slice(&vec![b' '; 65536]);
         chunked.extend_from_slice(b"\r\n");
     }
+    chunked.extend_from_slice(b"0\r\n\r\n");
     let got = parse(&exchange(server.addr, &chunked, Duration::from_secs(10)).await);
     expect_error("chunked too large", &got, 413, "RequestEntityTooLargeException");
     assert_eq!(snapshot(&server).await, before);
@@ -386,4 +387,58 @@ async fn slow_and_half_closed_connections_do_not_block_or_change_anything() {
     // Only the ListKeys above was recorded.
     let (state, records) = snapshot(&server).await;
     assert_eq!((state, records), (before.0, before.1 + 1));
+}
+
+/// A client that sends its whole 20 MiB body before reading (as `requests`, `http.client` and
+/// the SDKs do) reads the 413 instead of losing the connection mid-send: keytrail drains what
+/// is over the limit (up to 32 MiB) before it answers and closes. Announced and chunked.
+#[tokio::test]
+async fn a_20_mib_body_gets_a_413_the_client_reads() {
+    let server = Server::start().await;
+    let before = snapshot(&server).await;
+    let body = vec![b'x'; 20 << 20];
+    for chunked in [false, true] {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        let framing = if chunked { "transfer-encoding: chunked".to_string() } else { format!("content-length: {}", body.len()) };
+        let head =
+            format!("POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.CreateKey\r\nauthorization: {AUTH}\r\n{framing}\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.expect("headers");
+        if chunked {
+            for part in body.chunks(1 << 20) {
+                stream.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await.expect("chunk size");
+                stream.write_all(part).await.expect("a chunk: the connection was not reset");
+                stream.write_all(b"\r\n").await.expect("chunk end");
+            }
+            stream.write_all(b"0\r\n\r\n").await.expect("last chunk");
+        } else {
+            stream.write_all(&body).await.expect("the whole body: the connection was not reset");
+        }
+        let mut buf = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut buf)).await.expect("answered").expect("read");
+        expect_error(if chunked { "20 MiB chunked" } else { "20 MiB" }, &parse(&buf), 413, "RequestEntityTooLargeException");
+    }
+    assert_eq!(snapshot(&server).await, before);
+}
+
+/// With `--max-connections 2`, a third connection waits (it is not accepted, so it is not
+/// answered) until one of the first two closes; nothing is refused or lost.
+#[tokio::test]
+async fn connections_past_the_limit_wait_for_a_free_one() {
+    let server = Server::start_with(keytrail_server::Options { max_connections: 2, ..Default::default() }).await;
+    let health = b"GET /_keytrail/health HTTP/1.1\r\nhost: x\r\n\r\n";
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    for s in [&mut first, &mut second] {
+        s.write_all(health).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third.write_all(health).await.unwrap();
+    let mut buf = [0u8; 512];
+    assert!(tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await.is_err(), "not served while two are open");
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await.expect("served once one closed").unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }

@@ -198,11 +198,11 @@ fn takes(trail: &Trail, event: &StoredEvent) -> bool {
     is_region_name(&event.summary.aws_region) && trail.receives(&event.summary)
 }
 
-/// Whether `region` can name a directory: AWS region names are lower-case letters, digits and
-/// dashes. The region comes from the caller's SigV4 scope, so anything else (`..`, `x\y`) is
-/// never written to disk.
+/// Whether `region` can name a directory: a region name as AWS forms them. The region comes
+/// from the caller's SigV4 scope (refused there when it is not a region name), so anything else
+/// (`..`, `x\y`) is never written to disk; this checks again where the path is made.
 fn is_region_name(region: &str) -> bool {
-    !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    keytrail_iam::names::is_region_name(region)
 }
 
 impl RecordSink for Delivery {
@@ -232,6 +232,11 @@ pub fn write_log_file(
     events: &[Arc<StoredEvent>],
 ) -> std::io::Result<PathBuf> {
     let t = OffsetDateTime::from_unix_timestamp(at).map_err(std::io::Error::other)?;
+    // Account and region become directories: only their AWS forms may (`--account-id` and the
+    // SigV4 scope are checked where they come in; this is the last guard before the disk).
+    if !keytrail_iam::names::is_account_id(account) || !is_region_name(region) {
+        return Err(std::io::Error::other(format!("not a log file path: account {account:?}, region {region:?}")));
+    }
     let mut dir = root.join(bucket);
     for segment in prefix.unwrap_or_default().split('/').filter(|s| !s.is_empty()) {
         dir.push(segment);
@@ -243,7 +248,7 @@ pub fn write_log_file(
     dir.push(format!("{:04}", t.year()));
     dir.push(format!("{:02}", u8::from(t.month())));
     dir.push(format!("{:02}", t.day()));
-    std::fs::create_dir_all(&dir)?;
+    create_private_dir(&dir)?;
     let stamp = format!("{:04}{:02}{:02}T{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());
     let name = format!("{account}_CloudTrail_{region}_{stamp}_{}.json.gz", unique_string());
     let body = records_document(events);
@@ -255,13 +260,26 @@ pub fn write_log_file(
     // Synced before the rename and the rename synced after it: with `--data-dir` a trail's
     // delivery mark moves past these records once this returns, so the file must outlive a
     // machine crash too, not only keytrail's. (One file per trail and interval: rare.)
-    let mut file = std::fs::File::create(&aside)?;
+    let mut file = private_file(&aside)?;
     file.write_all(&bytes)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&aside, &path)?;
     std::fs::File::open(&dir)?.sync_all()?;
     Ok(path)
+}
+
+/// Creates `dir` and its missing parents readable by the owner only (0700): trail log files
+/// hold every caller's records.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Creates (or truncates) `path` for writing, readable by its owner only (0600).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
 }
 
 /// `{"Records":[…]}` of `events`, the body of a trail log file (and of `/_keytrail/events`),

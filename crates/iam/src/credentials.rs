@@ -48,13 +48,41 @@ pub struct RequestOrigin {
     pub user_agent: Option<String>,
 }
 
-/// A configured access key: its principal and its secret (for signature checks).
-#[derive(Clone, Debug)]
+/// A configured access key: its principal, its secret (for signature checks) and what it needs
+/// as `X-Amz-Security-Token`.
+#[derive(Clone)]
 pub struct AccessKey {
     /// The principal the key signs as.
     pub principal: Principal,
     /// The secret access key.
     pub secret: String,
+    /// Whether requests signed with the key carry a session token, and which.
+    pub token: SessionToken,
+}
+
+/// Secrets are never printed: only the principal, and whether there is a token.
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = match &self.token {
+            SessionToken::LongTerm => "none (long-term key)",
+            SessionToken::Session(Some(_)) => "***",
+            SessionToken::Session(None) => "not configured",
+        };
+        f.debug_struct("AccessKey").field("principal", &self.principal).field("secret", &"***").field("token", &token).finish()
+    }
+}
+
+/// What `X-Amz-Security-Token` a request signed with an access key must carry (checked with
+/// `--verify-signatures`, as AWS checks it: [`CredentialDirectory::check_session_token`]).
+#[derive(Clone, PartialEq, Eq)]
+pub enum SessionToken {
+    /// A long-term key (an IAM user's, `AKIA…`): AWS refuses a token with it.
+    LongTerm,
+    /// Temporary credentials (a role session, `ASIA…`): AWS refuses them without their token.
+    /// `None`: the config gave no `session_token`, so no request can present the right one and
+    /// every request signed with the key is refused once signatures are verified (without
+    /// `--verify-signatures` nothing about a request is checked, the token neither).
+    Session(Option<String>),
 }
 
 /// Why an access key was refused.
@@ -62,6 +90,22 @@ pub struct AccessKey {
 pub enum CredentialError {
     /// `--strict-credentials` and the key is not configured.
     Unrecognized,
+    /// The request's `X-Amz-Security-Token` is missing, not the key's, or given for a key that
+    /// takes none.
+    InvalidSessionToken,
+}
+
+impl CredentialError {
+    /// AWS's error code for it.
+    pub fn code(&self) -> &'static str {
+        "UnrecognizedClientException"
+    }
+
+    /// AWS's message: the same for an unknown key, a missing token and a wrong one (services
+    /// answer "The security token included in the request is invalid." to all three).
+    pub fn message(&self) -> &'static str {
+        "The security token included in the request is invalid."
+    }
 }
 
 /// Maps access key ids to principals, following the contract: configured keys map to their
@@ -140,6 +184,25 @@ impl CredentialDirectory {
         &self.default_account
     }
 
+    /// Checks the request's `X-Amz-Security-Token` (`presented`) against what the access key
+    /// needs. A key keytrail does not know takes any (nothing is known to check it against).
+    ///
+    /// This is a lookup in the directory, so credentials issued later (an STS that hands out
+    /// temporary keys) are checked the same way once inserted with [`SessionToken::Session`].
+    pub fn check_session_token(&self, access_key_id: &str, presented: Option<&str>) -> Result<(), CredentialError> {
+        let Some(key) = self.keys.get(access_key_id) else { return Ok(()) };
+        let fits = match (&key.token, presented) {
+            (SessionToken::LongTerm, None) => true,
+            (SessionToken::Session(Some(token)), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(CredentialError::InvalidSessionToken)
+        }
+    }
+
     /// Resolves an access key id to the principal it acts as.
     pub fn principal_for(&self, access_key_id: &str) -> Result<Principal, CredentialError> {
         if let Some(key) = self.keys.get(access_key_id) {
@@ -156,6 +219,12 @@ impl CredentialDirectory {
     }
 }
 
+/// Compares without stopping at the first difference, so timing says nothing about a secret
+/// (a session token, a signature, the control token).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +237,24 @@ mod tests {
         assert_eq!(dir.principal_for("12345").unwrap(), Principal::root("111122223333"));
         let strict = CredentialDirectory::new("111122223333", true);
         assert_eq!(strict.principal_for("444455556666"), Err(CredentialError::Unrecognized));
+    }
+
+    #[test]
+    fn session_tokens_are_checked_as_aws_does() {
+        let mut dir = CredentialDirectory::new("111122223333", true);
+        let key = |token| AccessKey { principal: Principal::root("111122223333"), secret: "s3cr3t".into(), token };
+        dir.insert("AKIALONG", key(SessionToken::LongTerm));
+        dir.insert("ASIATOKEN", key(SessionToken::Session(Some("the-token".into()))));
+        dir.insert("ASIANONE", key(SessionToken::Session(None)));
+        assert_eq!(dir.check_session_token("AKIALONG", None), Ok(()));
+        assert_eq!(dir.check_session_token("AKIALONG", Some("x")), Err(CredentialError::InvalidSessionToken));
+        assert_eq!(dir.check_session_token("ASIATOKEN", Some("the-token")), Ok(()));
+        for wrong in [None, Some("the-toke"), Some("the-token2"), Some("")] {
+            assert_eq!(dir.check_session_token("ASIATOKEN", wrong), Err(CredentialError::InvalidSessionToken), "{wrong:?}");
+        }
+        assert_eq!(dir.check_session_token("ASIANONE", None), Err(CredentialError::InvalidSessionToken));
+        assert_eq!(dir.check_session_token("ASIANONE", Some("")), Err(CredentialError::InvalidSessionToken));
+        let printed = format!("{:?}", dir.configured("ASIATOKEN").unwrap());
+        assert!(!printed.contains("s3cr3t") && !printed.contains("the-token"), "{printed}");
     }
 }

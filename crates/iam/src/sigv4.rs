@@ -1,7 +1,8 @@
 //! The SigV4 `Authorization` header: who signed, for which region and service.
 //!
-//! Parsing is always done (it is how keytrail learns the caller and the region); verifying the
-//! signature is optional and lives in the server, which has the raw request.
+//! Parsing is always done (it is how keytrail learns the caller and the region), and so is the
+//! check of the credential scope against the API called ([`SigV4Authorization::scope_error`]);
+//! verifying the signature is optional and lives in the server, which has the raw request.
 
 /// The parts of an `AWS4-HMAC-SHA256` authorization header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub struct SigV4Authorization {
     pub region: String,
     /// Service of the scope (`kms`, `cloudtrail`).
     pub service: String,
+    /// The scope's last part, which must be `aws4_request` ([`SigV4Authorization::scope_error`]).
+    pub terminator: String,
     /// Lower-case names of the signed headers, `;`-separated as sent (see
     /// [`SigV4Authorization::signed_headers`]): one string, not one per header, since every
     /// request is parsed.
@@ -59,9 +62,10 @@ impl SigV4Authorization {
             parts[count] = part;
             count += 1;
         }
-        if count != 5 || scope.next().is_some() || parts[4] != "aws4_request" || parts[0].is_empty() {
+        if count != 5 || scope.next().is_some() || parts[0].is_empty() {
+            // AWS's IncompleteSignatureException text for a scope of the wrong shape.
             return Err(MalformedAuthorization(format!(
-                "Credential should be scoped to a valid region, not a malformed scope: {credential}"
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
             )));
         }
         // SDKs send the names lower-case and unspaced already: then the list is taken as it is.
@@ -83,6 +87,7 @@ impl SigV4Authorization {
             date: parts[1].to_string(),
             region: parts[2].to_string(),
             service: parts[3].to_string(),
+            terminator: parts[4].to_string(),
             signed_header_list,
             signature: signature.to_string(),
         })
@@ -91,6 +96,42 @@ impl SigV4Authorization {
     /// The lower-case names of the signed headers, in the order given.
     pub fn signed_headers(&self) -> impl Iterator<Item = &str> {
         self.signed_header_list.split(';')
+    }
+
+    /// Whether `name` (lower case) is among the signed headers.
+    pub fn signs(&self, name: &str) -> bool {
+        self.signed_headers().any(|h| h == name)
+    }
+
+    /// AWS's `InvalidSignatureException` message for a credential scope that does not fit the
+    /// request, or `None` when it fits: its region must be a region name, its service the API's
+    /// signing name (`service`; `None` takes any), its last part `aws4_request`, and its date the
+    /// date of `X-Amz-Date` (`amz_date`, when the request has one).
+    ///
+    /// The texts are AWS's ("Troubleshoot signed requests for AWS APIs", Credential scope errors,
+    /// in the form AWS's JSON services answer them): each problem is one sentence ending in
+    /// ". ", and AWS lists every problem it found, region first, in one message.
+    pub fn scope_error(&self, service: Option<&str>, amz_date: Option<&str>) -> Option<String> {
+        let mut message = String::new();
+        if !crate::names::is_region_name(&self.region) {
+            message.push_str(&format!("Credential should be scoped to a valid region, not '{}'. ", self.region));
+        }
+        if let Some(expected) = service.filter(|s| *s != self.service) {
+            message.push_str(&format!("Credential should be scoped to correct service: '{expected}'. "));
+        }
+        if self.terminator != "aws4_request" {
+            message.push_str(&format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ", self.terminator));
+        }
+        if let Some(date) = amz_date {
+            let day = date.get(..8).unwrap_or(date);
+            if day != self.date {
+                message.push_str(&format!(
+                    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{day}', from '{date}'. ",
+                    self.date
+                ));
+            }
+        }
+        (!message.is_empty()).then_some(message)
     }
 }
 
@@ -160,10 +201,35 @@ mod tests {
         assert!(SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/2026/us-east-1, SignedHeaders=host, Signature=x").is_err());
         assert!(SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request").is_err());
         let too_long = "AWS4-HMAC-SHA256 Credential=AK/20261125/us-east-1/kms/aws4_request/x, SignedHeaders=host, Signature=x";
+        assert!(SigV4Authorization::parse("AWS4-HMAC-SHA256 Credential=AK/2026/us-east-1/kms, SignedHeaders=host, Signature=x").is_err());
         assert!(SigV4Authorization::parse(too_long).is_err());
         assert!(SigV4Authorization::parse(
             "AWS4-HMAC-SHA256 Credential=/20261125/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=x"
         )
         .is_err());
+    }
+
+    #[test]
+    fn scope_errors_name_every_problem_as_aws_does() {
+        let parse = |credential: &str| {
+            SigV4Authorization::parse(&format!("AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=ab")).unwrap()
+        };
+        let good = parse("AK/20261125/us-east-1/kms/aws4_request");
+        assert_eq!(good.scope_error(Some("kms"), Some("20261125T101112Z")), None);
+        assert_eq!(good.scope_error(None, None), None);
+        assert_eq!(
+            good.scope_error(Some("cloudtrail"), None).as_deref(),
+            Some("Credential should be scoped to correct service: 'cloudtrail'. ")
+        );
+        assert_eq!(
+            good.scope_error(Some("kms"), Some("20261126T000000Z")).as_deref(),
+            Some("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261125' != '20261126', from '20261126T000000Z'. ")
+        );
+        let bad = parse("AK/20261125/<script>/s3/aws5_request");
+        assert_eq!(
+            bad.scope_error(Some("kms"), None).as_deref(),
+            Some("Credential should be scoped to a valid region, not '<script>'. Credential should be scoped to correct service: 'kms'. Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. ")
+        );
+        assert!(good.signs("host") && !good.signs("x-amz-date"));
     }
 }

@@ -30,6 +30,21 @@ pub struct CallOutcome {
     pub service_events: Vec<ServiceEvent>,
 }
 
+impl CallOutcome {
+    /// A call refused before anything ran: its error, and nothing else to record.
+    fn refused(error: KmsError) -> CallOutcome {
+        CallOutcome {
+            result: Err(error),
+            request_parameters: None,
+            response_elements: None,
+            additional_event_data: None,
+            resources: Vec::new(),
+            changes: Vec::new(),
+            service_events: Vec::new(),
+        }
+    }
+}
+
 /// The KMS service: a cheap `Clone` handle shared by every connection.
 #[derive(Clone)]
 pub struct Kms {
@@ -46,16 +61,22 @@ impl Kms {
         Kms { store, clock, authorizer }
     }
 
-    /// Runs one call and reports everything about it.
+    /// Runs one call and reports everything about it. A body whose members cannot all be
+    /// recorded is refused (`SerializationException`) before the operation runs: nothing is
+    /// executed that its record would not show.
     pub fn call(&self, caller: &Caller, op: Operation, body: &[u8]) -> CallOutcome {
+        let members = match audit::record_request(op, body) {
+            Ok(members) => members,
+            Err(refused) => return CallOutcome::refused(refused),
+        };
         let mut ctx = CallContext::new(caller, self.clock.now());
         let result = ops::run(self, &mut ctx, op, body);
-        let request_parameters = audit::request_parameters(body, &ctx.request_defaults);
+        let request_parameters = audit::request_parameters(op, members, &ctx.request_defaults);
         let ok = result.is_ok();
         CallOutcome {
             result,
             request_parameters,
-            response_elements: if ok { ctx.response_elements } else { None },
+            response_elements: if ok { ctx.response_elements.map(|r| audit::response_elements(op, r)) } else { None },
             additional_event_data: if ok { ctx.additional_event_data } else { None },
             resources: ctx.resources,
             changes: if ok { ctx.changes } else { Vec::new() },

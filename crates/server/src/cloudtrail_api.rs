@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use hyper::http::request::Parts;
 use hyper::Response;
 use keytrail_audit::error::CloudTrailError;
-use keytrail_audit::{CloudTrail, CloudTrailOperation, CloudTrailOutcome, PolicyResource, Recorder, Resource, Scope};
+use keytrail_audit::{parameters, CloudTrail, CloudTrailOperation, CloudTrailOutcome, PolicyResource, Recorder, Resource, Scope};
 use keytrail_iam::policy::{authorize_identity, Denial, DenialReason, PolicyDocument, RequestContext};
 use keytrail_iam::Caller;
 use time::OffsetDateTime;
@@ -31,7 +31,8 @@ pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, Start
     };
     let root: PathBuf = match given {
         Some(dir) => {
-            std::fs::create_dir_all(&dir).map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
+            keytrail_audit::delivery::create_private_dir(&dir)
+                .map_err(|e| StartError(format!("cannot create the trail directory {}: {e}", dir.display())))?;
             dir
         }
         None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
@@ -48,7 +49,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation {name}"));
         return error_response(&meta.request_id, &err);
     }
-    let caller = match crate::identify::identify(app, parts, body) {
+    let caller = match crate::identify::identify(app, parts, body, crate::identify::ApiScope::CLOUDTRAIL) {
         Ok(c) => c.from_origin(meta.origin()),
         Err(e) => return error_response(&meta.request_id, &e),
     };
@@ -60,9 +61,21 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     };
     let now = app.clock.now();
     let scope = Scope { account: caller.account(), region: &caller.region };
-    let outcome = match authorize(app, &caller, scope, op, body, now) {
-        Ok(()) => app.cloudtrail.call(scope, op, body, now),
-        Err(denied) => denied,
+    // As for KMS: a body whose members cannot all be recorded is refused (and recorded as
+    // refused) before anything runs; then the caller is authorized, then the call runs.
+    let model = keytrail_audit::audit_model::MODEL.operation(op.name());
+    let (members, outcome) = match parameters::record_request(&keytrail_audit::audit_model::MODEL, model, body) {
+        Ok(members) => {
+            let outcome = match authorize(app, &caller, scope, op, body, now) {
+                Ok(()) => app.cloudtrail.call(scope, op, body, now),
+                Err(denied) => denied,
+            };
+            (members, outcome)
+        }
+        Err(refused) => {
+            let result = Err(CloudTrailError::new("SerializationException", refused.0));
+            (parameters::RecordedMembers::new(), CloudTrailOutcome { result, trail_arn: None })
+        }
     };
     let error = outcome.result.as_ref().err().map(|e| ApiError::bad_request(e.code(), e.message()));
     let facts = CallFacts {
@@ -78,14 +91,14 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
     // requestParameters and responseElements use lower camel case, as for KMS; reads and calls
     // that return nothing record `null`.
     let response_elements = match &outcome.result {
-        Ok(body) if op.logs_response() => Some(keytrail_kms::audit::response_elements(body)),
+        Ok(body) if op.logs_response() => Some(parameters::response_elements(&keytrail_audit::audit_model::MODEL, model, body)),
         _ => None,
     };
     let mut records = api_call_records(
         &facts,
         CallResult {
             error: error.as_ref().map(|e| (app.recorded_error_code(&e.code), e.message.as_str())),
-            request_parameters: keytrail_kms::audit::request_parameters(body, &[]),
+            request_parameters: parameters::request_parameters(members, &[]),
             response_elements,
             additional_event_data: None,
             resources: &[],

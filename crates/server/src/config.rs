@@ -28,6 +28,16 @@ pub struct ConfigFile {
     pub strict_credentials: Option<bool>,
     /// `--trail-dir`: where trail log files go when there is no data dir.
     pub trail_dir: Option<PathBuf>,
+    /// `--control-token`: with `--strict-credentials`, the control API answers a request that
+    /// sends `Authorization: Bearer <token>` (at least 16 visible ASCII characters).
+    pub control_token: Option<String>,
+    /// With `--strict-credentials`, the principals (ARNs of configured users, roles or role
+    /// sessions) whose verified SigV4-signed requests the control API answers. A role's ARN
+    /// admits every session of the role.
+    #[serde(default)]
+    pub control_principals: Vec<String>,
+    /// `--max-connections`: most client connections served at once; more wait to be accepted.
+    pub max_connections: Option<usize>,
     /// The `errorCode` written in records of denied calls. AWS publishes no KMS denial record;
     /// the API error is `AccessDeniedException`, while many detections key on `AccessDenied`
     /// (cloudtrail-for-kms.md §5), so it is configurable. Default: `AccessDeniedException`.
@@ -105,6 +115,10 @@ pub struct SessionConfig {
     pub access_key_id: String,
     /// Secret.
     pub secret_access_key: String,
+    /// The session token (`X-Amz-Security-Token`) that goes with the key, as AWS issues one with
+    /// every set of temporary credentials. With `--verify-signatures` a request must carry it;
+    /// a session configured without one cannot be used then (see `SessionToken::Session`).
+    pub session_token: Option<String>,
 }
 
 /// `[[keys]]`: a seeded key with a fixed id (and optionally fixed material).
@@ -145,7 +159,21 @@ impl std::fmt::Display for ConfigError {
 }
 
 fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    keytrail_iam::names::is_account_id(s)
+}
+
+/// Shortest `control_token` accepted: a bearer credential that guards `reset`.
+pub const MIN_CONTROL_TOKEN_LEN: usize = 16;
+
+/// Whether `token` may be a `control_token`: long enough, and visible ASCII only (it travels in
+/// an HTTP header). The message names the rule, never the token.
+pub fn check_control_token(token: &str) -> Result<(), ConfigError> {
+    if token.len() < MIN_CONTROL_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError(format!(
+            "control_token must be at least {MIN_CONTROL_TOKEN_LEN} visible ASCII characters (no spaces), e.g. the output of `openssl rand -hex 16`"
+        )));
+    }
+    Ok(())
 }
 
 fn is_key_id(s: &str) -> bool {
@@ -199,9 +227,28 @@ impl ConfigFile {
                 }
             }
         }
+        if let Some(r) = &self.default_region {
+            if !keytrail_iam::names::is_region_name(r) {
+                return bad(format!("default_region = \"{r}\" is not a region name (like us-east-1)"));
+            }
+        }
+        if let Some(t) = &self.control_token {
+            check_control_token(t)?;
+        }
+        if self.max_connections == Some(0) {
+            return bad("max_connections = 0: at least one connection must be allowed".into());
+        }
         for a in &self.accounts {
             if !is_account(&a.id) {
                 return bad(format!("accounts.id = \"{}\" is not a 12-digit account id", a.id));
+            }
+            if let Some(alias) = &a.alias {
+                if !keytrail_iam::names::is_account_alias(alias) {
+                    return bad(format!(
+                        "accounts \"{}\": alias = \"{alias}\" is not an account alias (3-63 lower-case letters, digits and single dashes)",
+                        a.id
+                    ));
+                }
             }
         }
         let mut access_keys = HashSet::new();
@@ -216,6 +263,9 @@ impl ConfigFile {
         };
         for u in &self.users {
             let owner = format!("users \"{}\"", u.name);
+            if !keytrail_iam::names::is_user_name(&u.name) {
+                return bad(format!("{owner}: name = \"{}\" is not an IAM user name (1-64 letters, digits and +=,.@_-)", u.name));
+            }
             if !is_account(&u.account) {
                 return bad(format!("{owner}: account = \"{}\" is not a 12-digit account id", u.account));
             }
@@ -227,15 +277,34 @@ impl ConfigFile {
         }
         for r in &self.roles {
             let owner = format!("roles \"{}\"", r.name);
+            if !keytrail_iam::names::is_role_name(&r.name) {
+                return bad(format!("{owner}: name = \"{}\" is not an IAM role name (1-64 letters, digits and +=,.@_-)", r.name));
+            }
             if !is_account(&r.account) {
                 return bad(format!("{owner}: account = \"{}\" is not a 12-digit account id", r.account));
             }
             for s in &r.sessions {
-                check_key(&s.access_key_id, &format!("{owner} session \"{}\"", s.name))?;
+                let session = format!("{owner} session \"{}\"", s.name);
+                if !keytrail_iam::names::is_role_session_name(&s.name) {
+                    return bad(format!("{session}: name = \"{}\" is not a role session name (2-64 letters, digits and +=,.@_-)", s.name));
+                }
+                check_key(&s.access_key_id, &session)?;
+                if let Some(t) = &s.session_token {
+                    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                        return bad(format!("{session}: session_token must be visible ASCII characters (no spaces), not empty"));
+                    }
+                }
             }
             check_tags(&r.tags, &owner)?;
             for p in &r.policies {
                 PolicyDocument::parse(p, PolicyKind::IdentityPolicy).map_err(|e| ConfigError(format!("{owner}: policies: {e}")))?;
+            }
+        }
+        for arn in &self.control_principals {
+            if !self.principal_arns().iter().any(|known| known == arn) {
+                return bad(format!(
+                    "control_principals: \"{arn}\" is not the ARN of a configured user (arn:aws:iam::<account>:user/<name>), role (arn:aws:iam::<account>:role/<name>) or role session (arn:aws:sts::<account>:assumed-role/<role>/<session>)"
+                ));
             }
         }
         let mut key_ids = HashSet::new();
@@ -244,7 +313,7 @@ impl ConfigFile {
             if !is_account(&k.account) {
                 return bad(format!("{owner}: account = \"{}\" is not a 12-digit account id", k.account));
             }
-            if k.region.is_empty() || !k.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !keytrail_iam::names::is_region_name(&k.region) {
                 return bad(format!("{owner}: region = \"{}\" is not a region name", k.region));
             }
             if !is_key_id(&k.key_id) {
@@ -286,6 +355,18 @@ impl ConfigFile {
     }
 }
 
+impl ConfigFile {
+    /// The ARNs a `control_principals` entry may name: each configured user, role and role session.
+    pub fn principal_arns(&self) -> Vec<String> {
+        let mut arns: Vec<String> = self.users.iter().map(|u| format!("arn:aws:iam::{}:user/{}", u.account, u.name)).collect();
+        for r in &self.roles {
+            arns.push(format!("arn:aws:iam::{}:role/{}", r.account, r.name));
+            arns.extend(r.sessions.iter().map(|s| format!("arn:aws:sts::{}:assumed-role/{}/{}", r.account, r.name, s.name)));
+        }
+        arns
+    }
+}
+
 impl std::fmt::Debug for ConfigFile {
     /// Secrets (secret keys, key material) are never printed: only counts.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -319,5 +400,28 @@ mod tests {
         assert!(e.0.contains("tags: key \"aws:x\""), "{e}");
         let ok = ConfigFile::parse(&format!("{user}tags = {{ team = \"blue\", env = \"\" }}")).unwrap();
         assert_eq!(ok.users[0].tags.get("team").map(String::as_str), Some("blue"));
+    }
+
+    #[test]
+    fn names_regions_tokens_and_control_principals_are_checked() {
+        let user =
+            |name: &str| format!("[[users]]\naccount=\"111122223333\"\nname=\"{name}\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\n");
+        let e = ConfigFile::parse(&user("a/b")).err().unwrap();
+        assert!(e.0.contains("name = \"a/b\" is not an IAM user name"), "{e}");
+        let e = ConfigFile::parse("default_region = \"<script>\"").err().unwrap();
+        assert!(e.0.contains("default_region = \"<script>\""), "{e}");
+        let e = ConfigFile::parse("control_token = \"short\"").err().unwrap();
+        assert!(e.0.contains("control_token must be at least 16") && !e.0.contains("short"), "{e}");
+        let roles =
+            "[[roles]]\naccount=\"444455556666\"\nname=\"app\"\nsessions=[{name=\"x\", access_key_id=\"ASIA1\", secret_access_key=\"s\"}]";
+        let e = ConfigFile::parse(roles).err().unwrap();
+        assert!(e.0.contains("session \"x\": name = \"x\" is not a role session name"), "{e}");
+        let ok = format!("control_principals = [\"arn:aws:iam::111122223333:user/admin\"]\n{}", user("admin"));
+        assert!(ConfigFile::parse(&ok).is_ok());
+        let typo = format!("control_principals = [\"arn:aws:iam::111122223333:user/admn\"]\n{}", user("admin"));
+        let e = ConfigFile::parse(&typo).err().unwrap();
+        assert!(e.0.contains("\"arn:aws:iam::111122223333:user/admn\" is not the ARN of a configured"), "{e}");
+        let e = ConfigFile::parse("[[accounts]]\nid=\"111122223333\"\nalias=\"Dev Team\"").err().unwrap();
+        assert!(e.0.contains("alias = \"Dev Team\""), "{e}");
     }
 }

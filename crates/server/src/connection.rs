@@ -16,6 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::{http, App};
 
@@ -47,7 +48,8 @@ impl Drop for Answering {
 
 /// Serves `stream` on a task of its own until the client closes it, the server shuts down
 /// (`graceful`), or the connection stays idle (see the module's doc).
-pub(crate) fn spawn(stream: TcpStream, remote: SocketAddr, app: &Arc<App>, graceful: &GracefulShutdown) {
+/// `slot` is the connection's place under `--max-connections`, given back when it closes.
+pub(crate) fn spawn(stream: TcpStream, remote: SocketAddr, app: &Arc<App>, graceful: &GracefulShutdown, slot: OwnedSemaphorePermit) {
     let _ = stream.set_nodelay(true);
     let idle_timeout = app.options.idle_connection_timeout;
     let activity = Arc::new(Activity::default());
@@ -68,6 +70,7 @@ pub(crate) fn spawn(stream: TcpStream, remote: SocketAddr, app: &Arc<App>, grace
     let conn = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
     let conn = graceful.watch(conn);
     tokio::spawn(async move {
+        let _slot = slot;
         let mut conn = std::pin::pin!(conn);
         let mut seen = 0;
         loop {
@@ -90,4 +93,34 @@ pub(crate) fn spawn(stream: TcpStream, remote: SocketAddr, app: &Arc<App>, grace
             }
         }
     });
+}
+
+/// A warning that may repeat many times a second (every accept failing while file descriptors
+/// are exhausted, every accept waiting at the connection limit) is logged at most once per
+/// [`Warning::INTERVAL`], with how many were left out since.
+pub(crate) struct Warning {
+    what: &'static str,
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl Warning {
+    /// Shortest time between two lines of the same warning.
+    pub(crate) const INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub(crate) fn new(what: &'static str) -> Warning {
+        Warning { what, last: None, suppressed: 0 }
+    }
+
+    /// Logs the warning with `detail` unless it was logged less than an interval ago.
+    pub(crate) fn emit(&mut self, detail: &str) {
+        let now = std::time::Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < Self::INTERVAL) {
+            self.suppressed += 1;
+            return;
+        }
+        tracing::warn!(detail, repeated = self.suppressed, "{}", self.what);
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
 }

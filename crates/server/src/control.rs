@@ -1,6 +1,8 @@
 //! The control API (`/_keytrail/…`): health, reset, events, clock. Not AWS; for tests and demos.
+//! Who may call it is `control_access`'s, checked before any route runs.
 
 use bytes::Bytes;
+use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use keytrail_audit::EventFilter;
 use serde_json::{json, Value};
@@ -9,11 +11,14 @@ use crate::protocol::{bytes_response, json_response, Body};
 use crate::App;
 
 /// Routes a control request.
-pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>, body: &[u8], request_id: &str) -> Response<Body> {
+pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Response<Body> {
+    if let Err(refused) = crate::control_access::check(app, parts, body) {
+        tracing::debug!(status = refused.status, path = parts.uri.path(), "control request refused");
+        return json_response(refused.status, request_id, &json!({ "__type": refused.code, "message": refused.message }));
+    }
+    let (method, path, query) = (&parts.method, parts.uri.path(), parts.uri.query());
     match (method, path) {
-        (&Method::GET, "/_keytrail/health") => {
-            json_response(200, request_id, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
-        }
+        (&Method::GET, "/_keytrail/health") => health(app, request_id),
         (&Method::POST, "/_keytrail/reset") => match app.reset().await {
             Ok(()) => json_response(200, request_id, &json!({ "status": "reset" })),
             Err(e) => control_error(request_id, 500, &e),
@@ -30,6 +35,17 @@ pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>,
         (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
         (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,
         _ => control_error(request_id, 404, &format!("No control route {method} {path}")),
+    }
+}
+
+/// `200 {"status":"ok"}`, or, once a commit to the data dir has failed (keytrail then refuses
+/// every call until a restart), `503 {"status":"failed","reason":…}`: a health check that said
+/// ok would keep sending traffic to a keytrail that answers every call with a 500.
+fn health(app: &App, request_id: &str) -> Response<Body> {
+    let version = env!("CARGO_PKG_VERSION");
+    match app.storage.as_ref().and_then(|s| s.failure()) {
+        None => json_response(200, request_id, &json!({ "status": "ok", "version": version })),
+        Some(reason) => json_response(503, request_id, &json!({ "status": "failed", "version": version, "reason": reason })),
     }
 }
 
@@ -78,18 +94,24 @@ async fn move_clock(app: &App, body: &[u8], request_id: &str) -> Response<Body> 
         Ok(v) => v,
         Err(_) => return control_error(request_id, 400, "Body must be {\"advanceSeconds\": N} or {\"set\": \"<RFC 3339>\"}"),
     };
-    let moved = if let Some(n) = req.get("advanceSeconds").and_then(Value::as_i64) {
-        app.clock.advance(time::Duration::seconds(n)).map(|_| ())
+    // An `advanceSeconds` that is not a whole number of seconds in i64's range (2^63 and more,
+    // 1.5, "60") is refused as a wrong body; one in range that would take the clock past the
+    // latest time a timestamp can hold is refused by the clock. Either way nothing moves.
+    let moved = if let Some(advance) = req.get("advanceSeconds") {
+        match advance.as_i64() {
+            Some(n) => app.clock.advance(time::Duration::seconds(n)),
+            None => return control_error(request_id, 400, "advanceSeconds must be a whole number of seconds (at most 2^63-1)"),
+        }
     } else if let Some(s) = req.get("set").and_then(Value::as_str) {
         match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-            Ok(t) => app.clock.set(t).map(|_| ()),
+            Ok(t) => app.clock.set(t),
             Err(_) => return control_error(request_id, 400, &format!("'{s}' is not an RFC 3339 time")),
         }
     } else {
         return control_error(request_id, 400, "Body must be {\"advanceSeconds\": N} or {\"set\": \"<RFC 3339>\"}");
     };
-    if moved.is_err() {
-        return control_error(request_id, 400, "The mock clock only moves forward.");
+    if let Err(e) = moved {
+        return control_error(request_id, 400, e.message());
     }
     app.tick().await;
     json_response(200, request_id, &clock_body(app))

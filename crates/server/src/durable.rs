@@ -79,6 +79,17 @@ pub(crate) fn open(
     };
     if let Some(offset) = loaded.clock_offset {
         clock.restore_offset(offset);
+        // Choice: an offset past the latest time a timestamp can hold (an older keytrail accepted
+        // one) is kept, and the clock stands at that latest time. Dropping it would move the
+        // clock back past everything the data dir recorded at the later time; refusing to start
+        // would lock the data dir away for good. Nothing can move the clock further.
+        if clock.at_latest() {
+            tracing::warn!(
+                dir = %dir.display(),
+                offset_ms = offset.whole_milliseconds() as i64,
+                "the data dir's mock clock is past 9999-12-31T23:59:59Z, the latest time an AWS timestamp can hold; the clock stands there"
+            );
+        }
     }
     tracing::info!(
         dir = %dir.display(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 
@@ -24,58 +24,75 @@ pub const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTra
 /// the service shape's name. AWS accepts both.
 pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 
+/// How much of a body over the limit is still read (and dropped) before the 413 is sent, and for
+/// how long at most: a client that writes its whole body before reading (most do) then reads the
+/// 413 instead of a reset connection (`Broken pipe`). A larger or slower body is cut off.
+pub const DRAIN_LIMIT: u64 = 32 * 1024 * 1024;
+/// See [`DRAIN_LIMIT`].
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// Past [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// The connection failed mid-body.
+    Unreadable,
+}
+
 /// Handles one request; never fails (errors become AWS-style responses).
 pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
-    let (parts, body) = req.into_parts();
-    // A body announced larger than the limit is refused before any of it is read.
+    let (parts, mut body) = req.into_parts();
+    // A body announced larger than the limit is refused before any of it is kept; it is drained
+    // first when that is cheap enough, so the client gets to read the answer.
     let announced = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        let mut resp = error_response(&request_id, &too_large());
-        resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
-        return Ok(resp);
+        // A client waiting for `100 Continue` sends nothing more once answered.
+        let waits = parts.headers.get(hyper::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits && announced.is_some_and(|n| n <= DRAIN_LIMIT) {
+            drain(&mut body).await;
+        }
+        return Ok(closing(error_response(&request_id, &too_large())));
     }
-    let mut collect = std::pin::pin!(Limited::new(body, MAX_BODY_BYTES).collect());
-    // A body that came with the headers (nearly every KMS call) is read without arming a timer.
-    let ready = std::future::poll_fn(|cx| {
-        Poll::Ready(match collect.as_mut().poll(cx) {
-            Poll::Ready(c) => Some(c),
-            Poll::Pending => None,
+    let collected = {
+        let mut collect = std::pin::pin!(read_limited(&mut body));
+        // A body that came with the headers (nearly every KMS call) is read without arming a timer.
+        let ready = std::future::poll_fn(|cx| {
+            Poll::Ready(match collect.as_mut().poll(cx) {
+                Poll::Ready(c) => Some(c),
+                Poll::Pending => None,
+            })
         })
-    })
-    .await;
-    let waited = match ready {
-        Some(c) => Ok(c),
-        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+        .await;
+        match ready {
+            Some(c) => Some(c),
+            None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await.ok(),
+        }
     };
-    let collected = match waited {
-        Ok(c) => c,
-        Err(_) => {
+    let body: Bytes = match collected {
+        Some(Ok(b)) => b,
+        Some(Err(BodyError::TooLarge)) => {
+            drain(&mut body).await;
+            return Ok(closing(error_response(&request_id, &too_large())));
+        }
+        Some(Err(BodyError::Unreadable)) => {
+            return Ok(error_response(
+                &request_id,
+                &ApiError::bad_request("SerializationException", "The request body could not be read."),
+            ));
+        }
+        None => {
             let err = ApiError {
                 status: 408,
                 code: "RequestTimeoutException".into(),
                 message: format!("The request body was not received within {} seconds.", BODY_READ_TIMEOUT.as_secs()),
             };
-            let mut resp = error_response(&request_id, &err);
-            resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
-            return Ok(resp);
-        }
-    };
-    let body: Bytes = match collected {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let over_limit = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
-            let err = if over_limit {
-                too_large()
-            } else {
-                ApiError::bad_request("SerializationException", "The request body could not be read.")
-            };
-            return Ok(error_response(&request_id, &err));
+            return Ok(closing(error_response(&request_id, &err)));
         }
     };
     let path = parts.uri.path();
     if path.starts_with("/_keytrail/") {
-        return Ok(crate::control::handle(&app, &parts.method, path, parts.uri.query(), &body, &request_id).await);
+        return Ok(crate::control::handle(&app, &parts, &body, &request_id).await);
     }
     if parts.method != Method::POST {
         let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
@@ -109,6 +126,47 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
         error_response(&meta.request_id, &err)
     };
     Ok(resp)
+}
+
+/// The body, whole, or why not: past [`MAX_BODY_BYTES`] (announced or not) it stops reading.
+async fn read_limited(body: &mut Incoming) -> Result<Bytes, BodyError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Unreadable)?.into_data() else { continue };
+        len += data.len();
+        if len > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        chunks.push(data);
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => Bytes::from(chunks.concat()),
+    })
+}
+
+/// Reads and drops what is left of a body, up to [`DRAIN_LIMIT`] bytes or [`DRAIN_TIMEOUT`].
+async fn drain(body: &mut Incoming) {
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                read += data.len() as u64;
+                if read > DRAIN_LIMIT {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// `resp` with `Connection: close`: after a refused or stalled body, the connection is not reused.
+fn closing(mut resp: Response<Body>) -> Response<Body> {
+    resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    resp
 }
 
 fn too_large() -> ApiError {

@@ -14,7 +14,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         let err = ApiError::bad_request("UnknownOperationException", format!("Unknown operation TrentService.{name}"));
         return error_response(&meta.request_id, &err);
     };
-    let caller = match crate::identify::identify(app, parts, body) {
+    let caller = match crate::identify::identify(app, parts, body, crate::identify::ApiScope::KMS) {
         Ok(c) => c.from_origin(meta.origin()),
         Err(e) => return error_response(&meta.request_id, &e),
     };

@@ -8,13 +8,16 @@
 //! - `kms_api` — the KMS middleware chain: identify → execute (authorizing inside) → audit → respond.
 //! - `identify`, `signature`, `signature_fast` — the caller from SigV4, and signature checks.
 //! - `records` — a call's CloudTrail records (caller copy, owner copy, service events).
-//! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
+//! - `control` — health, reset, events, clock; `control_access` — who may call them (origin,
+//!   content type, and with strict credentials a token or an allowed signed principal).
+//! - `cloudtrail_api` — LookupEvents and trails.
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
 pub mod config;
 mod connection;
 pub mod control;
+pub mod control_access;
 mod durable;
 pub mod http;
 pub mod identify;
@@ -27,6 +30,7 @@ pub mod signature;
 pub mod signature_fast;
 
 use std::future::Future;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,13 +109,16 @@ pub struct App {
 impl App {
     /// Builds the service from `options`.
     pub fn new(options: Options) -> Result<App, StartError> {
+        options.validate().map_err(|e| StartError(e.0))?;
         let events_out: Option<Box<dyn std::io::Write + Send>> = match options.events_out.as_deref() {
             None => None,
             Some("-") => Some(Box::new(std::io::stdout())),
             Some(path) => {
+                // Created readable by its owner only: it holds every caller's records.
                 let file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(0o600)
                     .open(path)
                     .map_err(|e| StartError(format!("cannot open --events-out {path}: {e}")))?;
                 Some(Box::new(std::io::BufWriter::new(file)))
@@ -308,18 +315,37 @@ pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output =
         })
     };
     tokio::pin!(shutdown);
+    // At most `max_connections` at once: at the limit keytrail stops accepting until one closes
+    // (new clients wait in the listen backlog) rather than running out of file descriptors.
+    let slots = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
+    let mut full = connection::Warning::new("connection limit reached: new connections wait until one closes (--max-connections)");
+    let mut failing = connection::Warning::new("accept failed");
     loop {
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                full.emit(&format!("{} connections open", app.options.max_connections));
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, remote) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
+                        // EMFILE and the like repeat at every attempt: one line per interval.
+                        failing.emit(&e.to_string());
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }
                 };
-                connection::spawn(stream, remote, &app, &graceful);
+                connection::spawn(stream, remote, &app, &graceful, slot);
             }
             _ = &mut shutdown => break,
         }

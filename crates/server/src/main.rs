@@ -11,7 +11,7 @@ use keytrail_server::{App, Options};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Command line of the contract (shared/spec/product.md).
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(name = "keytrail", version, about = "A local AWS KMS that leaves a CloudTrail")]
 struct Cli {
     /// `serve` (the default and only command).
@@ -44,6 +44,12 @@ struct Cli {
     /// Where trails write their log files when there is no --data-dir (stands for S3).
     #[arg(long = "trail-dir")]
     trail_dir: Option<std::path::PathBuf>,
+    /// With --strict-credentials, the bearer token the control API (/_keytrail/*) accepts.
+    #[arg(long = "control-token")]
+    control_token: Option<String>,
+    /// Most client connections served at once (default 1024, fewer under a low open-file limit).
+    #[arg(long = "max-connections")]
+    max_connections: Option<usize>,
 }
 
 impl Cli {
@@ -72,8 +78,15 @@ impl Cli {
         if self.trail_dir.is_some() {
             o.trail_dir = self.trail_dir;
         }
+        if let Some(t) = self.control_token {
+            o.control_token = Some(keytrail_server::options::ControlToken(t));
+        }
+        if let Some(n) = self.max_connections {
+            o.max_connections = n;
+        }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;
+        o.validate()?;
         Ok(o)
     }
 }

@@ -34,6 +34,36 @@ pub struct Options {
     /// closed within twice this (`connection.rs`). Not a flag: 30 s, as hyper's header timeout
     /// was; tests shorten it.
     pub idle_connection_timeout: std::time::Duration,
+    /// `--control-token`: with `--strict-credentials`, what `Authorization: Bearer` the control
+    /// API accepts (besides a signed request from `file.control_principals`).
+    pub control_token: Option<ControlToken>,
+    /// `--max-connections`: most client connections served at once; when that many are open,
+    /// keytrail stops accepting until one closes (the rest wait in the listen backlog).
+    pub max_connections: usize,
+}
+
+/// The control API's bearer token. Never printed: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ControlToken(pub String);
+
+impl std::fmt::Debug for ControlToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ControlToken(***)")
+    }
+}
+
+/// The default for `--max-connections`: 1024, or fewer when the process may open fewer files
+/// (the soft `RLIMIT_NOFILE` less 64 for the listener, the data dir's files and trail files).
+/// Why: past the descriptor limit every `accept` fails with EMFILE; holding the count under it
+/// keeps keytrail able to open its own files and to answer the connections it has.
+pub fn default_max_connections() -> usize {
+    const DEFAULT: usize = 1024;
+    const RESERVED: u64 = 64;
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    match soft {
+        Some(limit) => usize::try_from(limit.saturating_sub(RESERVED)).unwrap_or(DEFAULT).clamp(16, DEFAULT),
+        None => DEFAULT,
+    }
 }
 
 impl Default for Options {
@@ -51,6 +81,8 @@ impl Default for Options {
             trail_dir: None,
             trail_delivery_seconds: 300,
             idle_connection_timeout: std::time::Duration::from_secs(30),
+            control_token: None,
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -82,9 +114,35 @@ impl Options {
         if file.events_out.is_some() {
             self.events_out = file.events_out.clone();
         }
+        if let Some(t) = &file.control_token {
+            self.control_token = Some(ControlToken(t.clone()));
+        }
+        if let Some(n) = file.max_connections {
+            self.max_connections = n;
+        }
         self.verify_signatures |= file.verify_signatures.unwrap_or(false);
         self.strict_credentials |= file.strict_credentials.unwrap_or(false);
         self.file = file;
         self
+    }
+
+    /// Checks what flags may have set past the config file's own checks: the default account
+    /// must be 12 digits (it names directories: `AWSLogs/<account>/`), the default region a
+    /// region name, the control token long enough, and at least one connection allowed. The
+    /// message names the value at fault (never the token).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !keytrail_iam::names::is_account_id(&self.account_id) {
+            return Err(ConfigError(format!("--account-id \"{}\" is not a 12-digit account id", self.account_id)));
+        }
+        if !keytrail_iam::names::is_region_name(&self.region) {
+            return Err(ConfigError(format!("--region \"{}\" is not a region name (like us-east-1)", self.region)));
+        }
+        if let Some(ControlToken(t)) = &self.control_token {
+            crate::config::check_control_token(t)?;
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError("--max-connections 0: at least one connection must be allowed".into()));
+        }
+        Ok(())
     }
 }

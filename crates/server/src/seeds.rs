@@ -2,7 +2,7 @@
 //! and the seeded keys and aliases. Seeds are applied at start-up (only where the key does not
 //! exist yet, so state kept in a data dir wins) and again after `reset`.
 
-use keytrail_iam::credentials::AccessKey;
+use keytrail_iam::credentials::{AccessKey, SessionToken};
 use keytrail_iam::policy::{PolicyDocument, PolicyKind};
 use keytrail_iam::principal::stable_unique_id;
 use keytrail_iam::{CredentialDirectory, Principal};
@@ -28,7 +28,7 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
             Principal::User { account: u.account.clone(), name: u.name.clone(), unique_id: stable_unique_id("AIDA", &u.account, &u.name) };
         dir.set_policies(principal.policy_arn(), u.policies.iter().map(parse).collect());
         dir.set_tags(principal.policy_arn(), u.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-        dir.insert(&u.access_key_id, AccessKey { principal, secret: u.secret_access_key.clone() });
+        dir.insert(&u.access_key_id, AccessKey { principal, secret: u.secret_access_key.clone(), token: SessionToken::LongTerm });
     }
     let created = keytrail_audit::timefmt::event_time(started);
     for r in &cfg.roles {
@@ -44,7 +44,10 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
                 session: s.name.clone(),
                 created: created.clone(),
             };
-            dir.insert(&s.access_key_id, AccessKey { principal, secret: s.secret_access_key.clone() });
+            dir.insert(
+                &s.access_key_id,
+                AccessKey { principal, secret: s.secret_access_key.clone(), token: SessionToken::Session(s.session_token.clone()) },
+            );
         }
     }
     dir

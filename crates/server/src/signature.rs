@@ -6,8 +6,17 @@
 //! requests of the shape every SDK call has go through `signature_fast` (same result, a fifth of
 //! the work; property test below), every other through `aws_sigv4::http_request::sign`. Dates more than 15
 //! minutes from the real (not mock) clock get AWS's "Signature expired" error, as clock skew does.
+//!
+//! Before the signature is compared: `host`, `x-amz-date` and every `x-amz-*` header the request
+//! carries (`X-Amz-Target` among them) must be signed, so that no part of a captured request that
+//! decides what it does can be changed (a signed DescribeKey replayed as ScheduleKeyDeletion);
+//! every SDK signs all of them. Then the `X-Amz-Security-Token` must be the one the access key
+//! needs (`CredentialDirectory::check_session_token`): none for a long-term key, its own for a
+//! role session.
+//!
 //! Choice: an access key that is not configured has no secret to check against; unless
-//! `--strict-credentials` refuses it, it is accepted unverified (it acts as an account root).
+//! `--strict-credentials` refuses it, it is accepted unverified (it acts as an account root), and
+//! none of the checks here apply to it.
 
 use std::time::SystemTime;
 
@@ -65,9 +74,9 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
             amz_date(now)
         )));
     }
-    if !auth.signed_headers().any(|h| h == "host") {
-        return Err(invalid("'Host' must be a 'SignedHeader' in the AWS Authorization."));
-    }
+    require_signed_headers(parts, auth)?;
+    let token = parts.headers.get("x-amz-security-token").map(|v| v.to_str().unwrap_or("\u{0}"));
+    app.credentials.check_session_token(&auth.access_key_id, token).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(8);
     for name in auth.signed_headers() {
         let value = parts
@@ -93,12 +102,42 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
         Some(signature) => signature,
         None => reference_signature(&request, &key.secret)?,
     };
-    if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+    if !keytrail_iam::credentials::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(invalid(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ));
     }
     Ok(())
+}
+
+/// `host`, `x-amz-date` and every `x-amz-*` header present must be signed; AWS's message names
+/// the first one that is not ("'<Header>' must be a 'SignedHeader' in the AWS Authorization.",
+/// the form AWS's JSON services use for Host; for Host itself, their current text).
+fn require_signed_headers(parts: &Parts, auth: &SigV4Authorization) -> Result<(), ApiError> {
+    if !auth.signs("host") {
+        return Err(invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+    }
+    if !auth.signs("x-amz-date") {
+        return Err(invalid("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."));
+    }
+    for name in parts.headers.keys() {
+        let name = name.as_str();
+        if name.starts_with("x-amz-") && !auth.signs(name) {
+            return Err(invalid(format!("'{}' must be a 'SignedHeader' in the AWS Authorization.", header_title(name))));
+        }
+    }
+    Ok(())
+}
+
+/// `x-amz-target` → `X-Amz-Target`: how AWS's messages spell header names.
+fn header_title(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        out.push(if start { c.to_ascii_uppercase() } else { c });
+        start = c == '-';
+    }
+    out
 }
 
 /// The signature `aws_sigv4` computes for `req` with `secret`.
@@ -137,11 +176,6 @@ fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
         time::Time::from_hms(u8::try_from(number(9, 11)?).ok()?, u8::try_from(number(11, 13)?).ok()?, u8::try_from(number(13, 15)?).ok()?)
             .ok()?;
     Some(PrimitiveDateTime::new(date, clock).assume_utc())
-}
-
-/// Compares without stopping at the first difference, so timing says nothing about the signature.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) initial_last_seq: u64,
     pub(crate) stats: Stats,
     last_clock_ms: Mutex<Option<i64>>,
+    /// Set by the writer when a commit fails (and kept: nothing is acknowledged after it).
+    pub(crate) failure: Mutex<Option<String>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     lock: Mutex<Option<DirLock>>,
 }
@@ -127,11 +129,34 @@ impl std::fmt::Debug for Storage {
 impl Storage {
     /// Opens (creating if needed) the data dir `dir`: takes its lock, opens the database, reads or
     /// creates the root key, and starts the writer thread.
+    ///
+    /// A data dir holding `root.key` but no database (or a database never written to) is
+    /// refused: `root.key` is made only once the database exists, so the database was deleted or
+    /// replaced, and starting empty would silently hide every key and record it held.
     pub fn open(dir: &Path) -> Result<Storage, StorageError> {
         create_dir(dir)?;
         let lock = DirLock::acquire(dir)?;
         let db_path = dir.join(schema::DB_FILE);
+        let had_root_key = dir.join(rootkey::ROOT_KEY_FILE).exists();
+        let gutted = || {
+            StorageError::new(format!(
+                "data dir {} holds {} but no {} written by keytrail: the database was deleted or replaced, and starting empty would hide \
+                 every key and record it held. Restore {} from a backup, or move {} away to start an empty data dir",
+                dir.display(),
+                rootkey::ROOT_KEY_FILE,
+                schema::DB_FILE,
+                schema::DB_FILE,
+                rootkey::ROOT_KEY_FILE
+            ))
+        };
+        if had_root_key && !db_path.exists() {
+            return Err(gutted());
+        }
+        schema::create_private(dir)?;
         let conn = schema::open(&db_path)?;
+        if had_root_key && schema::is_fresh(&conn)? {
+            return Err(gutted());
+        }
         schema::migrate(&conn)?;
         // Checkpoints run on their own thread (checkpoint.rs), not inside a commit.
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
@@ -161,6 +186,7 @@ impl Storage {
             initial_last_seq: max_seq.max(meta_seq).max(0) as u64,
             stats: Stats::default(),
             last_clock_ms: Mutex::new(None),
+            failure: Mutex::new(None),
             writer: Mutex::new(None),
             lock: Mutex::new(Some(lock)),
         });
@@ -332,6 +358,12 @@ impl Storage {
             }
         }
         done.await.unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// Why the data dir stopped taking commits, once one has failed (`/_keytrail/health` says so:
+    /// every call fails until keytrail is restarted).
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure.lock().clone()
     }
 
     /// Writer counters (transactions = fsyncs, acks = calls committed).

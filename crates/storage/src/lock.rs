@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use fs2::FileExt;
@@ -28,6 +29,7 @@ impl DirLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| StorageError::new(format!("cannot open {}: {e}", path.display())))?;
         if file.try_lock_exclusive().is_err() {

@@ -3,7 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -30,14 +30,24 @@ impl std::fmt::Debug for RootKey {
 
 impl RootKey {
     /// Reads `<dir>/root.key`, or creates it (mode 0600) when `may_create` (a data dir that holds
-    /// no wrapped material yet). Refuses a file that group or others may read or write.
+    /// no wrapped material yet). Refuses a file that group or others may read or write, and one
+    /// owned by another user.
     pub fn load_or_create(dir: &Path, may_create: bool) -> Result<RootKey, StorageError> {
         let path = dir.join(ROOT_KEY_FILE);
         let rng = SystemRandom::new();
         let bytes = match OpenOptions::new().read(true).open(&path) {
             Ok(mut file) => {
-                let mode =
-                    file.metadata().map_err(|e| StorageError::new(format!("cannot stat {}: {e}", path.display())))?.permissions().mode();
+                let meta = file.metadata().map_err(|e| StorageError::new(format!("cannot stat {}: {e}", path.display())))?;
+                // Another user's file is as good as anyone's: they may read or replace it.
+                let me = rustix::process::geteuid().as_raw();
+                if meta.uid() != me {
+                    return Err(StorageError::new(format!(
+                        "root key file {} is owned by uid {}, not by the user keytrail runs as (uid {me}); it must be this user's own file",
+                        path.display(),
+                        meta.uid()
+                    )));
+                }
+                let mode = meta.permissions().mode();
                 if mode & 0o077 != 0 {
                     return Err(StorageError::new(format!(
                         "root key file {} has mode {:04o}; it must be readable by its owner only (chmod 600 {})",

@@ -19,6 +19,40 @@ const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS state(
              PRIMARY KEY(kind, id)
          );";
 
+/// Creates the database file readable by its owner only (0600) when it does not exist, and
+/// tightens the database and its WAL and shared-memory files to 0600 when an older keytrail left
+/// them looser. SQLite gives the WAL and shm files it creates the database file's mode, so they
+/// are owner-only too. (Records name every caller; keys are wrapped, but their metadata is not.)
+pub(crate) fn create_private(dir: &std::path::Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let db = dir.join(DB_FILE);
+    if !db.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&db)
+            .map_err(|e| StorageError::new(format!("cannot create {}: {e}", db.display())))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let path = dir.join(format!("{DB_FILE}{suffix}"));
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StorageError::new(format!("cannot make {} readable by its owner only: {e}", path.display())))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the database has never been set up by keytrail (no format version, no tables).
+pub(crate) fn is_fresh(conn: &Connection) -> Result<bool, StorageError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+    Ok(version == 0 && tables == 0)
+}
+
 /// Opens (creating if needed) the database at `path` and sets it up for durable writes.
 pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path).map_err(|e| StorageError::new(format!("cannot open {}: {e}", path.display())))?;

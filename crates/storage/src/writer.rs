@@ -125,9 +125,11 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Job>, shared: Arc<Shared>, 
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "could not commit to the data dir; this call and every later one fail until keytrail is restarted");
-                    failed = Some(StorageError::new(format!(
+                    let failure = StorageError::new(format!(
                         "a commit to the data dir failed ({e}); no call is acknowledged until keytrail is restarted"
-                    )));
+                    ));
+                    *shared.failure.lock() = Some(failure.to_string());
+                    failed = Some(failure);
                 }
             }
             result
@@ -335,6 +337,7 @@ mod tests {
         assert!(storage.wipe().await.is_err());
         other.execute_batch(MEND_CHUNKS).unwrap();
 
+        assert!(storage.failure().is_some_and(|f| f.contains("until keytrail is restarted")), "the failure is reported");
         let later = storage.commit(&store, &[], vec![bench_row("b")], time::Duration::ZERO).await;
         assert!(later.unwrap_err().to_string().contains("until keytrail is restarted"));
         assert!(storage.commit(&store, &[], Vec::new(), time::Duration::ZERO).await.is_err());

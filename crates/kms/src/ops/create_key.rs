@@ -169,7 +169,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
 /// KeyMetadata as CreateKey's record shows it: lower camel case except `AWSAccountId`, and the
 /// creation date in KMS's human format.
 fn record_metadata(metadata: &Value, now: time::OffsetDateTime) -> Value {
-    let mut m = crate::audit::response_elements(metadata);
+    let mut m = crate::audit::camel_case(metadata);
     if let Some(obj) = m.as_object_mut() {
         if let Some(v) = obj.remove("aWSAccountId") {
             obj.insert("AWSAccountId".into(), v);

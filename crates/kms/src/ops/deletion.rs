@@ -23,7 +23,7 @@ pub(crate) fn schedule(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Res
     validate::range(days, "pendingWindowInDays", 7, 30)?;
     ctx.default_param("pendingWindowInDays", json!(days));
     let arn = kms.resolve(ctx, &key_id, AliasUse::Refused)?;
-    let deletion = ctx.now + time::Duration::days(days);
+    let deletion = crate::clock::add_saturating(ctx.now, time::Duration::days(days));
     // The waiting period used, sent or defaulted (kms:ScheduleKeyDeletionPendingWindowInDays).
     let extra = vec![("kms:schedulekeydeletionpendingwindowindays", vec![days.to_string()])];
     kms.change_key_with(ctx, &arn, "kms:ScheduleKeyDeletion", extra, |key| {
