@@ -79,6 +79,30 @@ impl Server {
         self.cloudtrail_as("AKIAIOSFODNN7EXAMPLE", "secret", "us-east-1")
     }
 
+    /// An STS client signing with `access_key` (secret `secret`, session token `token`) for `region`.
+    pub fn sts_as(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_sdk_sts::Client {
+        let creds = Credentials::new(access_key, secret, token.map(str::to_owned), None, "keytrail-tests");
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_sts::config::Region::new(region.to_string()))
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    /// A KMS client signing with temporary credentials (`token` sent as `X-Amz-Security-Token`).
+    pub fn kms_with_token(&self, access_key: &str, secret: &str, token: &str, region: &str) -> aws_sdk_kms::Client {
+        let creds = Credentials::new(access_key, secret, Some(token.to_owned()), None, "keytrail-tests");
+        let conf = aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_kms::config::Region::new(region.to_string()))
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
     /// `GET /_keytrail/events?<query>` → the `Records` array.
     pub async fn events(&self, query: &str) -> Vec<Value> {
         let body = self.control("GET", &format!("/_keytrail/events?{query}"), None).await;

@@ -87,6 +87,11 @@ pub struct RoleConfig {
     /// Sessions, each with its own temporary-style access key.
     #[serde(default)]
     pub sessions: Vec<SessionConfig>,
+    /// Who may assume the role through STS `AssumeRole` (JSON); without one, AWS's default for a
+    /// role trusting its own account: its principals may, when their policies allow `sts:AssumeRole`.
+    pub trust_policy: Option<String>,
+    /// The longest session `AssumeRole` may ask for, in seconds: 3600 (IAM's default) to 43200.
+    pub max_session_duration: Option<u32>,
 }
 
 /// A role session.
@@ -211,6 +216,14 @@ impl ConfigFile {
             for p in &r.policies {
                 PolicyDocument::parse(p, PolicyKind::IdentityPolicy).map_err(|e| ConfigError(format!("{owner}: policies: {e}")))?;
             }
+            if let Some(p) = &r.trust_policy {
+                PolicyDocument::parse(p, PolicyKind::TrustPolicy).map_err(|e| ConfigError(format!("{owner}: trust_policy: {e}")))?;
+            }
+            if let Some(d) = r.max_session_duration {
+                if !keytrail_sts::roles::MAX_SESSION_SECONDS_RANGE.contains(&d) {
+                    return bad(format!("{owner}: max_session_duration = {d} must be between 3600 and 43200 seconds"));
+                }
+            }
         }
         let mut key_ids = HashSet::new();
         for k in &self.keys {
@@ -286,5 +299,13 @@ mod tests {
         assert!(e.0.contains("material_hex[0]"), "{e}");
         let e = ConfigFile::parse("[[users]]\naccount=\"111122223333\"\nname=\"a\"\naccess_key_id=\"AK\"\nsecret_access_key=\"s\"\npolicies=['{\"Statement\":[]}']").err().unwrap();
         assert!(e.0.contains("users \"a\": policies"), "{e}");
+        let role = "[[roles]]\naccount=\"111122223333\"\nname=\"app\"\n";
+        let e =
+            ConfigFile::parse(&format!("{role}trust_policy='{{\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\"}}]}}'"))
+                .err()
+                .unwrap();
+        assert!(e.0.contains("roles \"app\": trust_policy") && e.0.contains("missing Principal"), "{e}");
+        let e = ConfigFile::parse(&format!("{role}max_session_duration=60")).err().unwrap();
+        assert!(e.0.contains("max_session_duration = 60"), "{e}");
     }
 }

@@ -19,9 +19,17 @@ pub fn identify(app: &App, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErro
         CredentialError::Unrecognized => {
             ApiError::bad_request("UnrecognizedClientException", "The security token included in the request is invalid.")
         }
+        CredentialError::Expired => ApiError::bad_request("ExpiredTokenException", "The security token included in the request is expired"),
     })?;
     if app.options.verify_signatures {
         crate::signature::verify(app, parts, body, &auth)?;
+        // Credentials STS issued sign only together with their session token.
+        if let Some(session) = app.credentials.issued(&auth.access_key_id) {
+            let token = parts.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !session.token_matches(token) {
+                return Err(ApiError::bad_request("UnrecognizedClientException", "The security token included in the request is invalid."));
+            }
+        }
     }
     Ok(Caller { principal, access_key_id: auth.access_key_id, region: auth.region })
 }

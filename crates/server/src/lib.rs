@@ -9,6 +9,8 @@
 //! - `identify`, `signature`, `signature_fast` — the caller from SigV4, and signature checks.
 //! - `records` — a call's CloudTrail records (caller copy, owner copy, service events).
 //! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
+//! - `sts_api` — STS's query protocol (AssumeRole, GetCallerIdentity) through the same chain.
+//! - `unserved` — the answer, in their own protocol, for services keytrail does not serve.
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
@@ -25,6 +27,8 @@ pub mod records;
 pub mod seeds;
 pub mod signature;
 pub mod signature_fast;
+pub mod sts_api;
+pub mod unserved;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -81,6 +85,10 @@ pub struct App {
     pub cloudtrail: CloudTrail,
     /// SigV4 signing keys derived so far (`--verify-signatures`).
     pub signing_keys: Arc<signature_fast::SigningKeyCache>,
+    /// STS: the config's roles, and the sessions AssumeRole issues into `credentials`.
+    pub sts: Arc<keytrail_sts::Sts>,
+    /// Services a client called that keytrail does not serve (each warned about once).
+    pub unserved: Arc<unserved::Warned>,
     /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
     stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
     /// Held by `tick` and `reset`, so a rotation or a delivery that falls due never runs halfway
@@ -104,8 +112,11 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials =
-            Arc::new(seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now()));
+        let mut directory = seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now());
+        let session_clock = clock.clone();
+        directory.set_session_clock(Arc::new(move || session_clock.now().unix_timestamp()));
+        let credentials = Arc::new(directory);
+        let sts = Arc::new(keytrail_sts::Sts::new(seeds::sts_roles(&options.file), credentials.clone()));
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
@@ -120,7 +131,9 @@ impl App {
         };
         let mut stored_marks = Vec::new();
         if let Some(s) = &storage {
-            let restored = durable::restore_trails(s, &cloudtrail).and_then(|()| durable::resume_delivery(s, &cloudtrail));
+            let restored = durable::restore_trails(s, &cloudtrail)
+                .and_then(|()| durable::restore_sessions(s, &kms.store, &clock, &credentials))
+                .and_then(|()| durable::resume_delivery(s, &cloudtrail));
             match restored {
                 Ok(marks) => stored_marks = marks,
                 Err(e) => {
@@ -138,6 +151,8 @@ impl App {
             storage,
             cloudtrail,
             signing_keys: Arc::default(),
+            sts,
+            unserved: Arc::default(),
             stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
             maintenance: Arc::default(),
         };
@@ -196,6 +211,22 @@ impl App {
             *self.stored_marks.lock() = m;
         }
         Ok(())
+    }
+
+    /// Records an STS call and, with `--data-dir`, makes the credentials it issued durable with
+    /// its records (secret wrapped under the root key) before the response is sent.
+    pub async fn try_commit_session(
+        &self,
+        records: Vec<CloudTrailRecord>,
+        issued: Option<&keytrail_iam::credentials::IssuedSession>,
+    ) -> Result<(), StorageError> {
+        self.recorder.record(records);
+        let Some(storage) = &self.storage else { return Ok(()) };
+        let extra = match issued {
+            Some(session) => vec![durable::session_op(storage, session)?],
+            None => Vec::new(),
+        };
+        storage.commit(&self.kms.store, &[], extra, self.clock.offset()).await
     }
 
     /// The trails' delivery marks, if they moved since last stored.
@@ -258,6 +289,7 @@ impl App {
         self.kms.store.clear();
         self.recorder.clear();
         self.cloudtrail.clear();
+        self.credentials.clear_sessions();
         let seeded = self.apply_seeds();
         // Seeds are made durable like any call's changes.
         self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;

@@ -89,8 +89,21 @@ impl<'a> RequestContext<'a> {
         context.insert_single("aws:PrincipalType", principal_type.to_owned());
         context.insert_single("aws:userid", principal.principal_id());
         context.insert_single("aws:PrincipalIsAWSService", "false".to_owned());
-        if let Principal::User { name, .. } = principal {
-            context.insert_single("aws:username", name.clone());
+        match principal {
+            Principal::User { name, .. } => context.insert_single("aws:username", name.clone()),
+            Principal::AssumedRole { attributes, .. } => {
+                // A session's keys (IAM User Guide, "AWS global condition context keys"):
+                // aws:MultiFactorAuthPresent is present for temporary credentials only.
+                let mfa = if attributes.mfa_authenticated { "true" } else { "false" };
+                context.insert_single("aws:MultiFactorAuthPresent", mfa.to_owned());
+                for (key, value) in &attributes.tags {
+                    context.insert_single(&format!("aws:PrincipalTag/{key}"), value.clone());
+                }
+                if let Some(source) = &attributes.source_identity {
+                    context.insert_single("aws:SourceIdentity", source.clone());
+                }
+            }
+            Principal::Root { .. } => {}
         }
         context
     }
@@ -235,6 +248,7 @@ mod tests {
             role_id: "AROAEXAMPLE".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         };
         let context = RequestContext::new(&principal, "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k");
         assert_eq!(single(&context, "aws:PrincipalArn").as_deref(), Some("arn:aws:iam::444455556666:role/app"));
@@ -242,6 +256,30 @@ mod tests {
         assert_eq!(single(&context, "aws:userid").as_deref(), Some("AROAEXAMPLE:ci"));
         assert_eq!(single(&context, "aws:PrincipalAccount").as_deref(), Some("444455556666"));
         assert!(context.get("aws:username").is_none());
+    }
+
+    #[test]
+    fn a_session_carries_its_tags_and_mfa() {
+        let attributes = crate::principal::SessionAttributes {
+            mfa_authenticated: true,
+            tags: vec![("Project".into(), "blue".into())],
+            transitive_tag_keys: Vec::new(),
+            source_identity: Some("alice".into()),
+        };
+        let principal = Principal::AssumedRole {
+            account: "444455556666".into(),
+            role: "app".into(),
+            role_id: "AROAEXAMPLE".into(),
+            session: "ci".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            attributes: std::sync::Arc::new(attributes),
+        };
+        let context = RequestContext::new(&principal, "kms:Decrypt", "k");
+        assert_eq!(single(&context, "aws:PrincipalTag/project").as_deref(), Some("blue"));
+        assert_eq!(single(&context, "aws:MultiFactorAuthPresent").as_deref(), Some("true"));
+        assert_eq!(single(&context, "aws:SourceIdentity").as_deref(), Some("alice"));
+        let user = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDAEXAMPLE".into() };
+        assert!(RequestContext::new(&user, "kms:Encrypt", "k").get("aws:MultiFactorAuthPresent").is_none());
     }
 
     #[test]
