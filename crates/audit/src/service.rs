@@ -60,11 +60,13 @@ operations! {
     StopLogging => false, false;
     PutEventSelectors => false, true;
     GetEventSelectors => true, false;
+    AddTags => false, false;
+    RemoveTags => false, false;
+    ListTags => true, false;
 }
 
 /// The rest of the CloudTrail API: known to AWS, answered with `UnsupportedOperationException`.
 const UNSUPPORTED: &[&str] = &[
-    "AddTags",
     "CancelQuery",
     "CreateChannel",
     "CreateDashboard",
@@ -95,12 +97,10 @@ const UNSUPPORTED: &[&str] = &[
     "ListInsightsMetricData",
     "ListPublicKeys",
     "ListQueries",
-    "ListTags",
     "PutEventConfiguration",
     "PutInsightSelectors",
     "PutResourcePolicy",
     "RegisterOrganizationDelegatedAdmin",
-    "RemoveTags",
     "RestoreEventDataStore",
     "SearchSampleQueries",
     "StartDashboardRefresh",
@@ -174,6 +174,9 @@ impl CloudTrail {
             StopLogging => trail_ops::set_logging(&mut ctx, body, false),
             PutEventSelectors => trail_ops::put_selectors(&mut ctx, body),
             GetEventSelectors => trail_ops::get_selectors(&mut ctx, body),
+            AddTags => crate::trail_tags::add(&mut ctx, body),
+            RemoveTags => crate::trail_tags::remove(&mut ctx, body),
+            ListTags => crate::trail_tags::list(&mut ctx, body),
         };
         CallOutcome { result, trail_arn: ctx.trail_arn }
     }
