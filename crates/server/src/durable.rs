@@ -67,7 +67,7 @@ pub(crate) fn open(
     options: &Options,
     store: &KeyStore,
     clock: &Clock,
-    events_out: Option<Box<dyn std::io::Write + Send>>,
+    events_out: Option<Box<dyn keytrail_audit::events_out::EventsWriter>>,
 ) -> Result<(Option<Storage>, Recorder), StartError> {
     let Some(dir) = options.data_dir.as_deref() else {
         return Ok((None, Recorder::new(events_out)));

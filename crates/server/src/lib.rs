@@ -99,7 +99,7 @@ pub struct App {
 impl App {
     /// Builds the service from `options`.
     pub fn new(options: Options) -> Result<App, StartError> {
-        let events_out: Option<Box<dyn std::io::Write + Send>> = match options.events_out.as_deref() {
+        let events_out: Option<Box<dyn keytrail_audit::events_out::EventsWriter>> = match options.events_out.as_deref() {
             None => None,
             Some("-") => Some(Box::new(std::io::stdout())),
             Some(path) => {
@@ -120,6 +120,11 @@ impl App {
         let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
+        // The file mirrors the history: an empty history (in memory, or a new data dir) starts
+        // it afresh; a data dir's history, and the file with it, go on from the last run.
+        if recorder.is_empty() {
+            recorder.empty_events_out();
+        }
         let cloudtrail = match cloudtrail_api::start(&options, &recorder) {
             Ok(c) => c,
             Err(e) => {
