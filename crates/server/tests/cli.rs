@@ -32,6 +32,7 @@ fn start(env: &[(&str, &str)], args: &[&str]) -> (std::process::Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("no readiness line within 20 s");
 }
 
