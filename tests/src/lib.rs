@@ -1,7 +1,9 @@
-//! Test harness: starts a real keytrail server on port 0 and builds real AWS SDK clients for it.
+//! Test harness: a real keytrail server on port 0 and real AWS SDK clients for it.
 //!
 //! Every end-to-end test goes through here, so the server is exercised exactly as users run it:
-//! over HTTP, with SigV4-signed requests from `aws-sdk-kms` and `aws-sdk-cloudtrail`.
+//! over HTTP, with SigV4-signed requests from `aws-sdk-kms`, `aws-sdk-cloudtrail` and
+//! `aws-sdk-sts`. The server itself is `keytrail-testing`'s [`KeyTrail`] (the in-process
+//! keytrail users' tests run); [`Server`] adds the control-API helpers these tests share.
 
 pub mod trail_files;
 
@@ -9,8 +11,8 @@ use std::net::SocketAddr;
 
 use aws_credential_types::Credentials;
 use keytrail_server::{App, Options};
+use keytrail_testing::KeyTrail;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 /// A running keytrail; stops when dropped.
 pub struct Server {
@@ -18,8 +20,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The server state, for assertions that need it.
     pub app: App,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    keytrail: KeyTrail,
 }
 
 impl Server {
@@ -30,14 +31,13 @@ impl Server {
 
     /// Starts keytrail with `options` (the listen address is replaced by port 0).
     pub async fn start_with(options: Options) -> Server {
-        let app = App::new(Options { listen: "127.0.0.1:0".into(), ..options }).expect("keytrail starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel();
-        let handle = tokio::spawn(keytrail_server::run(listener, app.clone(), async {
-            let _ = rx.await;
-        }));
-        Server { addr, app, stop: Some(tx), handle: Some(handle) }
+        let keytrail = KeyTrail::start_with(options).await;
+        Server { addr: keytrail.addr(), app: keytrail.app().clone(), keytrail }
+    }
+
+    /// The in-process keytrail behind this server.
+    pub fn keytrail(&self) -> &KeyTrail {
+        &self.keytrail
     }
 
     /// The endpoint URL SDKs point at.
@@ -150,21 +150,8 @@ impl Server {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.keytrail.stop().await;
     }
 }
 

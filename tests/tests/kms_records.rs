@@ -688,3 +688,16 @@ async fn events_out_mirrors_the_history_across_starts_and_resets() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[tokio::test]
+async fn motos_reset_route_resets_as_keytrails_does() {
+    let server = Server::start().await;
+    server.kms().create_key().send().await.unwrap();
+    let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/moto-api/reset", &[], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), serde_json::json!({"status": "reset"}));
+    assert!(server.all_events().await.is_empty());
+    assert!(server.kms().list_keys().send().await.unwrap().keys().is_empty());
+    let (status, _) = keytrail_tests::raw_http(server.addr, "GET", "/moto-api/reset", &[], "").await;
+    assert_ne!(status, 200, "only POST resets");
+}
