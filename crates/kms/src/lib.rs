@@ -8,7 +8,8 @@
 //! - `ops` — the [`Operation`] enum and one file per operation or concern.
 //! - `key`, `store`, `key_ref` — the key model, the in-memory store, and how requests name keys.
 //! - `crypto` — the ciphertext blob format and AES-256-GCM.
-//! - `authorize` — the hook every key access goes through (policies and grants plug in here).
+//! - `authorize` — the hook every key access goes through (policies and grants plug in here);
+//!   `report` — report-only enforcement, a wrapper that lets denials through and lists them.
 //! - `context` — what one call carries; `audit` — how a call becomes requestParameters.
 //! - `clock` — the mock clock; `scheduler` — rotations and deletions that fall due.
 //! - `validate`, `wire`, `paging`, `error` — AWS-style validation, decoding, pagination, errors.
@@ -26,6 +27,7 @@ pub mod key_ref;
 pub mod ops;
 pub mod paging;
 pub mod policy_check;
+pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod validate;

@@ -28,6 +28,8 @@ pub struct ConfigFile {
     pub strict_credentials: Option<bool>,
     /// `--trail-dir`: where trail log files go when there is no data dir.
     pub trail_dir: Option<PathBuf>,
+    /// `--enforcement`: `strict` (the default) or `report`.
+    pub enforcement: Option<crate::options::Enforcement>,
     /// The `errorCode` written in records of denied calls. AWS publishes no KMS denial record;
     /// the API error is `AccessDeniedException`, while many detections key on `AccessDenied`
     /// (cloudtrail-for-kms.md §5), so it is configurable. Default: `AccessDeniedException`.

@@ -1,4 +1,5 @@
-//! The control API (`/_keytrail/…`): health, reset, events, clock. Not AWS; for tests and demos.
+//! The control API (`/_keytrail/…`): health, reset, events, clock, stats, denials. Not AWS; for
+//! tests and demos.
 
 use bytes::Bytes;
 use hyper::{Method, Response};
@@ -27,6 +28,14 @@ pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>,
             response
         }
         (&Method::GET, "/_keytrail/stats") => json_response(200, request_id, &stats(app)),
+        (&Method::GET, "/_keytrail/denials") => {
+            let denials: Vec<Value> = app.denials.list().iter().map(|d| d.to_json()).collect();
+            let mode = match app.options.enforcement {
+                crate::Enforcement::Strict => "strict",
+                crate::Enforcement::Report => "report",
+            };
+            json_response(200, request_id, &json!({ "enforcement": mode, "Denials": denials }))
+        }
         (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
         (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,
         _ => control_error(request_id, 404, &format!("No control route {method} {path}")),

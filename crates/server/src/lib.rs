@@ -37,11 +37,12 @@ use std::time::Duration;
 use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
-use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
+use keytrail_kms::report::{DenialLog, ReportOnly};
+use keytrail_kms::{Authorizer, Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
-pub use options::Options;
+pub use options::{Enforcement, Options};
 
 /// Facts about one HTTP request that its records need.
 #[derive(Clone, Debug)]
@@ -89,6 +90,8 @@ pub struct App {
     pub sts: Arc<keytrail_sts::Sts>,
     /// Services a client called that keytrail does not serve (each warned about once).
     pub unserved: Arc<unserved::Warned>,
+    /// With `--enforcement report`: the calls strict enforcement would have denied.
+    pub denials: Arc<DenialLog>,
     /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
     stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
     /// Held by `tick` and `reset`, so a rotation or a delivery that falls due never runs halfway
@@ -117,7 +120,13 @@ impl App {
         directory.set_session_clock(Arc::new(move || session_clock.now().unix_timestamp()));
         let credentials = Arc::new(directory);
         let sts = Arc::new(keytrail_sts::Sts::new(seeds::sts_roles(&options.file), credentials.clone()));
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone())));
+        let denials = Arc::new(DenialLog::default());
+        let mut authorizer: Arc<dyn Authorizer> = Arc::new(PolicyAuthorizer::new(credentials.clone()));
+        if options.enforcement == Enforcement::Report {
+            tracing::warn!("report-only enforcement: calls policies deny go through; see GET /_keytrail/denials");
+            authorizer = Arc::new(ReportOnly::new(authorizer, denials.clone(), clock.clone()));
+        }
+        let kms = Kms::new(KeyStore::new(), clock.clone(), authorizer);
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
         // The file mirrors the history: an empty history (in memory, or a new data dir) starts
@@ -158,6 +167,7 @@ impl App {
             signing_keys: Arc::default(),
             sts,
             unserved: Arc::default(),
+            denials,
             stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
             maintenance: Arc::default(),
         };
@@ -295,6 +305,7 @@ impl App {
         self.recorder.clear();
         self.cloudtrail.clear();
         self.credentials.clear_sessions();
+        self.denials.clear();
         let seeded = self.apply_seeds();
         // Seeds are made durable like any call's changes.
         self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;

@@ -46,6 +46,10 @@ struct Cli {
     /// Where trails write their log files when there is no --data-dir (stands for S3).
     #[arg(long = "trail-dir", env = "KEYTRAIL_TRAIL_DIR")]
     trail_dir: Option<std::path::PathBuf>,
+    /// strict: policy denials are refused (default). report: every call goes through, and each
+    /// one strict enforcement would deny is listed at GET /_keytrail/denials and logged.
+    #[arg(long, env = "KEYTRAIL_ENFORCEMENT", value_parser = ["strict", "report"])]
+    enforcement: Option<String>,
 }
 
 impl Cli {
@@ -73,6 +77,9 @@ impl Cli {
         }
         if self.trail_dir.is_some() {
             o.trail_dir = self.trail_dir;
+        }
+        if let Some(e) = self.enforcement {
+            o.enforcement = e.parse().map_err(ConfigError)?;
         }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;

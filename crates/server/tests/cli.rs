@@ -60,6 +60,7 @@ fn help_lists_every_variable() {
         "KEYTRAIL_VERIFY_SIGNATURES",
         "KEYTRAIL_STRICT_CREDENTIALS",
         "KEYTRAIL_TRAIL_DIR",
+        "KEYTRAIL_ENFORCEMENT",
     ] {
         assert!(help.contains(&format!("[env: {var}=")), "{var} missing from --help:\n{help}");
     }
