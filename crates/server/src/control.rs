@@ -13,7 +13,9 @@ use crate::App;
 pub async fn handle(app: &App, method: &Method, path: &str, query: Option<&str>, body: &[u8], request_id: &str) -> Response<Body> {
     match (method, path) {
         (&Method::GET, "/_keytrail/health") => {
-            json_response(200, request_id, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+            // trailDir: where trails write their log files (the directory that stands for S3).
+            let trail_dir = app.cloudtrail.delivery.root().display().to_string();
+            json_response(200, request_id, &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "trailDir": trail_dir }))
         }
         (&Method::POST, "/_keytrail/reset") => match app.reset().await {
             Ok(()) => json_response(200, request_id, &json!({ "status": "reset" })),

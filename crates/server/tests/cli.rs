@@ -82,7 +82,8 @@ fn variables_configure_and_flags_win() {
     ];
     let (mut child, addr) = start(&env, &[]);
     assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "port 0 picked a port: {addr}");
-    assert!(get(&addr, "/_keytrail/health").contains("\"ok\""));
+    let health = get(&addr, "/_keytrail/health");
+    assert!(health.contains("\"ok\"") && health.contains(&format!("\"trailDir\":\"{}\"", s3.display())), "{health}");
     // Strict credentials from the variable: an unknown key is refused.
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
