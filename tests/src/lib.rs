@@ -9,9 +9,8 @@ pub mod trail_files;
 
 use std::net::SocketAddr;
 
-use aws_credential_types::Credentials;
 use keytrail_server::{App, Options};
-use keytrail_testing::KeyTrail;
+use keytrail_testing::{Identity, KeyTrail};
 use serde_json::Value;
 
 /// A running keytrail; stops when dropped.
@@ -45,16 +44,16 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The SDK configuration of a client signing with these credentials for `region`.
+    fn sdk_config(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_config::SdkConfig {
+        let identity =
+            Identity { access_key_id: access_key.into(), secret_access_key: secret.into(), session_token: token.map(Into::into) };
+        self.keytrail.sdk_config_in(&identity, region)
+    }
+
     /// A KMS client signing with `access_key` (secret `secret`) for `region`.
     pub fn kms_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_kms::Client {
-        let creds = Credentials::new(access_key, secret, None, None, "keytrail-tests");
-        let conf = aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_kms::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_kms::Client::from_conf(conf)
+        aws_sdk_kms::Client::new(&self.sdk_config(access_key, secret, None, region))
     }
 
     /// A KMS client for the default account's root in `us-east-1`.
@@ -64,14 +63,7 @@ impl Server {
 
     /// A CloudTrail client signing with `access_key` for `region`.
     pub fn cloudtrail_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_cloudtrail::Client {
-        let creds = Credentials::new(access_key, secret, None, None, "keytrail-tests");
-        let conf = aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_cloudtrail::Client::from_conf(conf)
+        aws_sdk_cloudtrail::Client::new(&self.sdk_config(access_key, secret, None, region))
     }
 
     /// A CloudTrail client for the default account's root in `us-east-1`.
@@ -81,26 +73,12 @@ impl Server {
 
     /// An STS client signing with `access_key` (secret `secret`, session token `token`) for `region`.
     pub fn sts_as(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_sdk_sts::Client {
-        let creds = Credentials::new(access_key, secret, token.map(str::to_owned), None, "keytrail-tests");
-        let conf = aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_sts::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_sts::Client::from_conf(conf)
+        aws_sdk_sts::Client::new(&self.sdk_config(access_key, secret, token, region))
     }
 
     /// A KMS client signing with temporary credentials (`token` sent as `X-Amz-Security-Token`).
     pub fn kms_with_token(&self, access_key: &str, secret: &str, token: &str, region: &str) -> aws_sdk_kms::Client {
-        let creds = Credentials::new(access_key, secret, Some(token.to_owned()), None, "keytrail-tests");
-        let conf = aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_kms::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_kms::Client::from_conf(conf)
+        aws_sdk_kms::Client::new(&self.sdk_config(access_key, secret, Some(token), region))
     }
 
     /// `GET /_keytrail/events?<query>` → the `Records` array.
