@@ -42,7 +42,7 @@ NO_COLOR=1 "$bin" --listen 127.0.0.1:0 --trail-dir "$work/s3" --config "$work/co
 server_pid=$!
 addr=""
 for _ in $(seq 1 100); do
-    addr=$(sed -n 's/.*keytrail listening.*addr=\([0-9.:]*\).*/\1/p' "$work/server.log" | head -n 1)
+    addr=$(sed -n 's/^keytrail listening on \([0-9.:]*\).*/\1/p' "$work/server.log" | head -n 1)
     [ -n "$addr" ] && break
     kill -0 "$server_pid" 2>/dev/null || fail "keytrail exited at start-up"
     sleep 0.1

@@ -43,7 +43,7 @@ NO_COLOR=1 RUST_LOG=trace "$BIN" --listen 127.0.0.1:0 --events-out "$WORK/events
 PID=$!
 ADDR=""
 for _ in $(seq 1 100); do
-    ADDR=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/keytrail.log" | grep -o 'listening addr=[0-9.]*:[0-9]*' | head -n 1 | cut -d= -f2 || true)
+    ADDR=$(sed -n 's/^keytrail listening on \([0-9.:]*\).*/\1/p' "$WORK/keytrail.log" | head -n 1 || true)
     [[ -n "$ADDR" ]] && break
     kill -0 "$PID" 2>/dev/null || fail "keytrail exited before listening"
     sleep 0.1

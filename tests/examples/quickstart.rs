@@ -1,16 +1,13 @@
-//! The README's Rust quick start, compiled with the workspace so it stays true.
-//! Run against a running keytrail: `cargo run -p keytrail-tests --example quickstart`.
+//! The README's Rust quick start, compiled with the workspace so it stays true (the README test
+//! checks its block is this file's text, and runs it). Run against a running keytrail, with
+//! `AWS_ENDPOINT_URL` and credentials exported as in the README's CLI quick start:
+//! `cargo run -p keytrail-tests --example quickstart`.
 
 use aws_sdk_kms::primitives::Blob;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:4599")
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let kms = aws_sdk_kms::Client::new(&conf);
     let key = kms.create_key().description("quickstart").send().await?;
     let key_id = key.key_metadata().map(|m| m.key_id().to_string()).unwrap_or_default();

@@ -1,17 +1,18 @@
-//! Test harness: starts a real keytrail server on port 0 and builds real AWS SDK clients for it.
+//! Test harness: a real keytrail server on port 0 and real AWS SDK clients for it.
 //!
 //! Every end-to-end test goes through here, so the server is exercised exactly as users run it:
-//! over HTTP, with SigV4-signed requests from `aws-sdk-kms` and `aws-sdk-cloudtrail`.
+//! over HTTP, with SigV4-signed requests from `aws-sdk-kms`, `aws-sdk-cloudtrail` and
+//! `aws-sdk-sts`. The server itself is `keytrail-testing`'s [`KeyTrail`] (the in-process
+//! keytrail users' tests run); [`Server`] adds the control-API helpers these tests share.
 
 pub mod signing;
 pub mod trail_files;
 
 use std::net::SocketAddr;
 
-use aws_credential_types::Credentials;
 use keytrail_server::{App, Options};
+use keytrail_testing::{Identity, KeyTrail};
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 /// A running keytrail; stops when dropped.
 pub struct Server {
@@ -19,8 +20,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The server state, for assertions that need it.
     pub app: App,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    keytrail: KeyTrail,
 }
 
 impl Server {
@@ -31,14 +31,13 @@ impl Server {
 
     /// Starts keytrail with `options` (the listen address is replaced by port 0).
     pub async fn start_with(options: Options) -> Server {
-        let app = App::new(Options { listen: "127.0.0.1:0".into(), ..options }).expect("keytrail starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel();
-        let handle = tokio::spawn(keytrail_server::run(listener, app.clone(), async {
-            let _ = rx.await;
-        }));
-        Server { addr, app, stop: Some(tx), handle: Some(handle) }
+        let keytrail = KeyTrail::start_with(options).await;
+        Server { addr: keytrail.addr(), app: keytrail.app().clone(), keytrail }
+    }
+
+    /// The in-process keytrail behind this server.
+    pub fn keytrail(&self) -> &KeyTrail {
+        &self.keytrail
     }
 
     /// Starts keytrail with the config `text`, checking signatures against its secrets and
@@ -54,16 +53,16 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The SDK configuration of a client signing with these credentials for `region`.
+    fn sdk_config(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_config::SdkConfig {
+        let identity =
+            Identity { access_key_id: access_key.into(), secret_access_key: secret.into(), session_token: token.map(Into::into) };
+        self.keytrail.sdk_config_in(&identity, region)
+    }
+
     /// A KMS client signing with `access_key` (secret `secret`) for `region`.
     pub fn kms_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_kms::Client {
-        let creds = Credentials::new(access_key, secret, None, None, "keytrail-tests");
-        let conf = aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_kms::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_kms::Client::from_conf(conf)
+        aws_sdk_kms::Client::new(&self.sdk_config(access_key, secret, None, region))
     }
 
     /// A KMS client for the default account's root in `us-east-1`.
@@ -73,19 +72,22 @@ impl Server {
 
     /// A CloudTrail client signing with `access_key` for `region`.
     pub fn cloudtrail_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_cloudtrail::Client {
-        let creds = Credentials::new(access_key, secret, None, None, "keytrail-tests");
-        let conf = aws_sdk_cloudtrail::Config::builder()
-            .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
-            .credentials_provider(creds)
-            .build();
-        aws_sdk_cloudtrail::Client::from_conf(conf)
+        aws_sdk_cloudtrail::Client::new(&self.sdk_config(access_key, secret, None, region))
     }
 
     /// A CloudTrail client for the default account's root in `us-east-1`.
     pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         self.cloudtrail_as("AKIAIOSFODNN7EXAMPLE", "secret", "us-east-1")
+    }
+
+    /// An STS client signing with `access_key` (secret `secret`, session token `token`) for `region`.
+    pub fn sts_as(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk_config(access_key, secret, token, region))
+    }
+
+    /// A KMS client signing with temporary credentials (`token` sent as `X-Amz-Security-Token`).
+    pub fn kms_with_token(&self, access_key: &str, secret: &str, token: &str, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config(access_key, secret, Some(token), region))
     }
 
     /// `GET /_keytrail/events?<query>` → the `Records` array.
@@ -149,21 +151,8 @@ impl Server {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.keytrail.stop().await;
     }
 }
 

@@ -531,3 +531,46 @@ async fn resource_aliases_condition_follows_the_keys_aliases() {
     alice.create_alias().alias_name("alias/team-red").target_key_id(TEAM_KEY).send().await.unwrap();
     encrypt(&bob, "alias/other-name").await.expect("a team- alias again, whichever name the call uses");
 }
+
+#[tokio::test]
+async fn report_only_enforcement_lets_denied_calls_through_and_lists_them() {
+    let mut options = Options::from_config(&config()).expect("config");
+    options.enforcement = keytrail_server::Enforcement::Report;
+    let s = Server::start_with(options).await;
+    let bob = s.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    let carol = s.kms_as("AKIACAROL00000000001", "carol-secret", "us-east-1");
+    // bob may Encrypt with BOB_KEY but not DescribeKey; carol's identity policy denies Decrypt.
+    let described = bob.describe_key().key_id(BOB_KEY).send().await.expect("report mode lets it through");
+    assert_eq!(described.key_metadata().unwrap().key_id(), BOB_KEY);
+    let ct = encrypt(&carol, OPEN_KEY).await.unwrap();
+    carol.decrypt().ciphertext_blob(Blob::new(ct)).send().await.expect("the explicit deny is only reported");
+    encrypt(&bob, BOB_KEY).await.expect("allowed calls are not listed");
+    let body = s.control("GET", "/_keytrail/denials", None).await;
+    assert_eq!(body["enforcement"], "report");
+    let denials = body["Denials"].as_array().unwrap();
+    assert_eq!(denials.len(), 2, "{body}");
+    assert_eq!(denials[0]["principal"], format!("arn:aws:iam::{OWNER}:user/bob"));
+    assert_eq!(denials[0]["action"], "kms:DescribeKey");
+    assert_eq!(denials[0]["resource"], arn(BOB_KEY));
+    // The key policy lets the account's IAM decide, and bob has no identity policy.
+    assert_eq!(denials[0]["policy"], "identity policy");
+    assert_eq!(denials[0]["explicitDeny"], false);
+    assert!(denials[0]["message"].as_str().unwrap().ends_with("because no identity-based policy allows the kms:DescribeKey action"));
+    assert_eq!((denials[1]["action"].as_str(), denials[1]["policy"].as_str()), (Some("kms:Decrypt"), Some("identity policy")));
+    assert_eq!(denials[1]["explicitDeny"], true);
+    // The records are those of calls that happened: no error.
+    let names = s.all_event_names().await;
+    assert_eq!(names, ["DescribeKey", "Encrypt", "Decrypt", "Encrypt"]);
+    assert!(s.all_events().await.iter().all(|r| r.get("errorCode").is_none()));
+    s.control("POST", "/_keytrail/reset", None).await;
+    assert_eq!(s.control("GET", "/_keytrail/denials", None).await["Denials"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn strict_enforcement_is_the_default_and_lists_nothing() {
+    let s = start().await;
+    let bob = s.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    assert!(bob.describe_key().key_id(BOB_KEY).send().await.is_err());
+    let body = s.control("GET", "/_keytrail/denials", None).await;
+    assert_eq!(body, serde_json::json!({"enforcement": "strict", "Denials": []}));
+}

@@ -544,3 +544,47 @@ async fn multi_region_trail_writes_a_file_per_region() {
     server.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn trail_tags_are_added_listed_removed_and_recorded() {
+    use aws_sdk_cloudtrail::types::Tag;
+    let server = Server::start().await;
+    let ct = server.cloudtrail();
+    let tag = |k: &str, v: Option<&str>| Tag::builder().key(k).set_value(v.map(str::to_string)).build().unwrap();
+    let created = ct.create_trail().name("audit").s3_bucket_name("logs").tags_list(tag("team", Some("sec"))).send().await.unwrap();
+    let arn = created.trail_arn().unwrap().to_string();
+    ct.add_tags().resource_id(&arn).tags_list(tag("cost", None)).tags_list(tag("team", Some("red"))).send().await.unwrap();
+    let r = server.last_event().await;
+    assert_eq!((r["eventSource"].as_str(), r["eventName"].as_str()), (Some("cloudtrail.amazonaws.com"), Some("AddTags")));
+    assert_eq!(r["readOnly"], false);
+    assert_eq!(r["requestParameters"]["resourceId"], arn.as_str());
+    assert_eq!(r["requestParameters"]["tagsList"], serde_json::json!([{"key": "cost"}, {"key": "team", "value": "red"}]));
+    assert_eq!(r["responseElements"], Value::Null);
+    assert_eq!(r["resources"][0]["ARN"], arn.as_str());
+
+    let listed = ct.list_tags().resource_id_list(&arn).send().await.unwrap();
+    let entry = &listed.resource_tag_list()[0];
+    assert_eq!(entry.resource_id(), Some(arn.as_str()));
+    let tags: Vec<(&str, Option<&str>)> = entry.tags_list().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, [("team", Some("red")), ("cost", None)], "a key already there has its value replaced");
+    assert_eq!(server.last_event().await["readOnly"], true);
+
+    ct.remove_tags().resource_id("audit").tags_list(tag("team", None)).send().await.unwrap();
+    let listed = ct.list_tags().resource_id_list("audit").send().await.unwrap();
+    assert_eq!(listed.resource_tag_list()[0].tags_list().len(), 1);
+
+    // The model's limits and CloudTrail's errors.
+    let e = ct.add_tags().resource_id(&arn).tags_list(tag("", None)).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidTagParameterException"));
+    let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), Some("v"))).collect();
+    let e = ct.add_tags().resource_id(&arn).set_tags_list(Some(fifty)).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("TagsLimitExceededException"), "cost + 50 would be 51");
+    let e = ct.add_tags().resource_id(arn.replace("audit", "missing")).tags_list(tag("x", None)).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+    let e = ct.list_tags().resource_id_list("arn:aws:cloudtrail:us-east-1:1:trail/x").send().await.unwrap_err();
+    assert_eq!(e.code(), Some("CloudTrailARNInvalidException"));
+    let e = ct.create_trail().name("bad").s3_bucket_name("logs").tags_list(tag("k", Some(""))).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidTagParameterException"));
+    let listed = ct.list_tags().resource_id_list(&arn).send().await.unwrap();
+    assert_eq!(listed.resource_tag_list()[0].tags_list().len(), 1, "failed calls changed nothing");
+}

@@ -354,7 +354,7 @@ async fn seeded_keys_policies_and_grants_survive_a_restart() {
 }
 
 #[tokio::test]
-async fn trails_their_selectors_and_logging_state_survive_a_restart() {
+async fn trails_their_selectors_tags_and_logging_state_survive_a_restart() {
     use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
     let dir = temp_dir("trails");
     let server = Server::start_with(with_dir(&dir)).await;
@@ -362,6 +362,8 @@ async fn trails_their_selectors_and_logging_state_survive_a_restart() {
     ct.create_trail().name("audit").s3_bucket_name("bucket").send().await.unwrap();
     ct.create_trail().name("gone").s3_bucket_name("bucket").send().await.unwrap();
     ct.start_logging().name("audit").send().await.unwrap();
+    let tag = aws_sdk_cloudtrail::types::Tag::builder().key("team").value("sec").build().unwrap();
+    ct.add_tags().resource_id("audit").tags_list(tag).send().await.unwrap();
     ct.put_event_selectors()
         .trail_name("audit")
         .event_selectors(
@@ -386,6 +388,9 @@ async fn trails_their_selectors_and_logging_state_survive_a_restart() {
     let s = &selectors.event_selectors()[0];
     assert_eq!(s.read_write_type(), Some(&ReadWriteType::WriteOnly));
     assert_eq!(s.exclude_management_event_sources(), ["kms.amazonaws.com"]);
+    let tags = ct.list_tags().resource_id_list("audit").send().await.unwrap();
+    let tags = tags.resource_tag_list()[0].tags_list();
+    assert_eq!((tags[0].key(), tags[0].value()), ("team", Some("sec")), "tags are kept with the trail set");
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,11 +1,13 @@
 //! Aliases (CreateAlias, UpdateAlias, DeleteAlias, ListAliases with KeyId filter and paging) and
 //! tags (TagResource, UntagResource, ListResourceTags with paging), with their records.
+//! Written against `keytrail-testing` directly, as a user's own tests would be.
 
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::Tag;
 use aws_sdk_kms::Client;
-use keytrail_tests::{assert_api_record_shape, failure, Server};
+use keytrail_testing::{Identity, KeyTrail};
+use keytrail_tests::{assert_api_record_shape, failure};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -13,6 +15,13 @@ const ACCOUNT: &str = "111122223333";
 async fn new_key(kms: &Client) -> (String, String) {
     let md = kms.create_key().send().await.unwrap().key_metadata.unwrap();
     (md.key_id, md.arn.unwrap())
+}
+
+/// The one record of the call whose `x-amzn-RequestId` was `request_id`.
+async fn record_of(s: &KeyTrail, request_id: &str) -> Value {
+    let mut records: Vec<Value> = s.records().await.into_iter().filter(|r| r["requestID"] == request_id).collect();
+    assert_eq!(records.len(), 1, "records with requestID {request_id}: {records:?}");
+    records.remove(0)
 }
 
 fn alias_arn(name: &str) -> String {
@@ -29,13 +38,13 @@ fn resource(arn: &str) -> Value {
 
 #[tokio::test]
 async fn alias_create_update_delete() {
-    let s = Server::start().await;
-    let kms = s.kms();
+    let s = KeyTrail::start().await;
+    let kms = s.kms(&s.root());
     let (a, a_arn) = new_key(&kms).await;
     let (b, b_arn) = new_key(&kms).await;
 
     let out = kms.create_alias().alias_name("alias/app").target_key_id(&a).send().await.unwrap();
-    let r = s.record_of(out.request_id().unwrap()).await;
+    let r = record_of(&s, out.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "CreateAlias");
     assert_eq!(r["readOnly"], false);
@@ -57,7 +66,7 @@ async fn alias_create_update_delete() {
 
     // UpdateAlias takes a key id or ARN as the new target.
     let out = kms.update_alias().alias_name("alias/app").target_key_id(&b_arn).send().await.unwrap();
-    let r = s.record_of(out.request_id().unwrap()).await;
+    let r = record_of(&s, out.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "UpdateAlias");
     assert_eq!(r["requestParameters"], json!({"aliasName": "alias/app", "targetKeyId": b_arn}));
@@ -77,7 +86,7 @@ async fn alias_create_update_delete() {
     assert_eq!(f.code, "IncorrectKeyException");
 
     let out = kms.delete_alias().alias_name("alias/app").send().await.unwrap();
-    let r = s.record_of(out.request_id().unwrap()).await;
+    let r = record_of(&s, out.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "DeleteAlias");
     assert_eq!(r["requestParameters"], json!({"aliasName": "alias/app"}));
@@ -94,8 +103,8 @@ async fn alias_create_update_delete() {
 
 #[tokio::test]
 async fn alias_errors() {
-    let s = Server::start().await;
-    let kms = s.kms();
+    let s = KeyTrail::start().await;
+    let kms = s.kms(&s.root());
     let (a, _) = new_key(&kms).await;
     let (b, _) = new_key(&kms).await;
     kms.create_alias().alias_name("alias/taken").target_key_id(&a).send().await.unwrap();
@@ -163,13 +172,13 @@ async fn alias_errors() {
     for (what, err, code) in cases {
         let f = err.unwrap_or_else(|| panic!("{what} should fail"));
         assert_eq!(f.code, code, "{what}: {f:?}");
-        let r = s.record_of(&f.request_id).await;
+        let r = record_of(&s, &f.request_id).await;
         assert_api_record_shape(&r);
         assert_eq!(r["errorCode"], code);
         assert_eq!(r["responseElements"], Value::Null);
     }
     // A key of another account cannot be an alias target, even by its ARN.
-    let foreign = s.kms_as("444455556666", "x", "us-east-1").create_key().send().await.unwrap().key_metadata.unwrap();
+    let foreign = s.kms(&Identity::root("444455556666")).create_key().send().await.unwrap().key_metadata.unwrap();
     let f = failure(kms.create_alias().alias_name("alias/foreign").target_key_id(foreign.arn.unwrap()).send().await.unwrap_err());
     assert_eq!(f.code, "NotFoundException");
     // Nothing changed.
@@ -180,8 +189,8 @@ async fn alias_errors() {
 
 #[tokio::test]
 async fn list_aliases_filters_by_key_and_pages() {
-    let s = Server::start().await;
-    let kms = s.kms();
+    let s = KeyTrail::start().await;
+    let kms = s.kms(&s.root());
     let (a, a_arn) = new_key(&kms).await;
     let (b, _) = new_key(&kms).await;
     let (unaliased, _) = new_key(&kms).await;
@@ -193,7 +202,7 @@ async fn list_aliases_filters_by_key_and_pages() {
     let all = kms.list_aliases().send().await.unwrap();
     assert_eq!(names(all.aliases()), ["alias/a", "alias/b", "alias/c", "alias/d", "alias/e"], "sorted by name");
     assert!(!all.truncated());
-    let r = s.record_of(all.request_id().unwrap()).await;
+    let r = record_of(&s, all.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["requestParameters"], Value::Null, "nothing sent, nothing recorded");
     assert_eq!(r["responseElements"], Value::Null);
@@ -201,7 +210,7 @@ async fn list_aliases_filters_by_key_and_pages() {
     for reference in [a.as_str(), a_arn.as_str()] {
         let out = kms.list_aliases().key_id(reference).send().await.unwrap();
         assert_eq!(names(out.aliases()), ["alias/a", "alias/d", "alias/e"], "KeyId {reference}");
-        let r = s.record_of(out.request_id().unwrap()).await;
+        let r = record_of(&s, out.request_id().unwrap()).await;
         assert_eq!(r["requestParameters"], json!({"keyId": reference}));
     }
     assert!(kms.list_aliases().key_id(&unaliased).send().await.unwrap().aliases().is_empty());
@@ -241,7 +250,7 @@ async fn list_aliases_filters_by_key_and_pages() {
     assert_eq!(failure(kms.list_aliases().limit(0).send().await.unwrap_err()).code, "ValidationException");
 
     // Aliases are per region.
-    let west = s.kms_as("AKIAIOSFODNN7EXAMPLE", "secret", "eu-west-1");
+    let west = Client::new(&s.sdk_config_in(&Identity::new("AKIAIOSFODNN7EXAMPLE", "secret"), "eu-west-1"));
     assert!(west.list_aliases().send().await.unwrap().aliases().is_empty());
     let (w, _) = new_key(&west).await;
     west.create_alias().alias_name("alias/a").target_key_id(&w).send().await.unwrap();
@@ -252,8 +261,8 @@ async fn list_aliases_filters_by_key_and_pages() {
 
 #[tokio::test]
 async fn tags_are_added_replaced_removed_and_listed() {
-    let s = Server::start().await;
-    let kms = s.kms();
+    let s = KeyTrail::start().await;
+    let kms = s.kms(&s.root());
     let md = kms.create_key().tags(tag("env", "dev")).tags(tag("team", "core")).send().await.unwrap().key_metadata.unwrap();
     let (id, arn) = (md.key_id, md.arn.unwrap());
     let tags = |kms: Client, key: String| async move {
@@ -271,7 +280,7 @@ async fn tags_are_added_replaced_removed_and_listed() {
     assert_eq!(tags(kms.clone(), id.clone()).await, [pair("env", "dev"), pair("team", "core")]);
 
     let out = kms.tag_resource().key_id(&id).tags(tag("env", "prod")).tags(tag("cost", "")).send().await.unwrap();
-    let r = s.record_of(out.request_id().unwrap()).await;
+    let r = record_of(&s, out.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "TagResource");
     assert_eq!(r["readOnly"], false);
@@ -284,7 +293,7 @@ async fn tags_are_added_replaced_removed_and_listed() {
     assert_eq!(tags(kms.clone(), arn.clone()).await, [pair("env", "prod"), pair("team", "core"), pair("cost", "")]);
 
     let out = kms.untag_resource().key_id(&arn).tag_keys("team").tag_keys("absent").send().await.unwrap();
-    let r = s.record_of(out.request_id().unwrap()).await;
+    let r = record_of(&s, out.request_id().unwrap()).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "UntagResource");
     assert_eq!(r["requestParameters"], json!({"keyId": arn, "tagKeys": ["team", "absent"]}));
@@ -301,7 +310,7 @@ async fn tags_are_added_replaced_removed_and_listed() {
         let out = kms.list_resource_tags().key_id(&id).limit(3).set_marker(marker).send().await.unwrap();
         assert!(out.tags().len() <= 3);
         seen.extend(out.tags().iter().map(|t| t.tag_key().to_string()));
-        let r = s.record_of(out.request_id().unwrap()).await;
+        let r = record_of(&s, out.request_id().unwrap()).await;
         assert_eq!(r["readOnly"], true);
         assert_eq!(r["responseElements"], Value::Null);
         assert_eq!(r["resources"], json!([resource(&arn)]));
@@ -338,7 +347,7 @@ async fn tags_are_added_replaced_removed_and_listed() {
     for (what, err, code) in cases {
         let f = err.unwrap_or_else(|| panic!("{what} should fail"));
         assert_eq!(f.code, code, "{what}: {f:?}");
-        assert_eq!(s.record_of(&f.request_id).await["errorCode"], code);
+        assert_eq!(record_of(&s, &f.request_id).await["errorCode"], code);
     }
     // At most 50 tags per key.
     let mut request = kms.tag_resource().key_id(&id);

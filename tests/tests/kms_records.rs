@@ -640,3 +640,64 @@ async fn events_out_gets_one_json_line_per_record() {
     assert_eq!(serde_json::from_str::<Value>(lines[3]).unwrap()["errorCode"], "NotFoundException");
     assert_eq!(serde_json::from_str::<Value>(lines[6]).unwrap()["awsRegion"], "eu-west-1");
 }
+
+#[tokio::test]
+async fn events_out_mirrors_the_history_across_starts_and_resets() {
+    let base =
+        std::env::temp_dir().join(format!("keytrail-mirror-{}-{}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos()));
+    std::fs::create_dir_all(&base).unwrap();
+    let path = base.join("events.jsonl");
+    std::fs::write(&path, "{\"stale\":\"from an earlier run\"}\n").unwrap();
+    let lines = || std::fs::read_to_string(&path).unwrap().lines().map(str::to_string).collect::<Vec<_>>();
+    let options = |data_dir: Option<std::path::PathBuf>| Options {
+        events_out: Some(path.to_string_lossy().into_owned()),
+        data_dir,
+        ..Default::default()
+    };
+
+    // In memory: the file starts afresh, and a reset empties it.
+    let server = Server::start_with(options(None)).await;
+    assert!(lines().is_empty(), "a fresh in-memory keytrail starts the file afresh");
+    server.kms().list_keys().send().await.unwrap();
+    assert_eq!(server.all_events().await.len(), 1);
+    assert_eq!(lines().len(), 1);
+    server.control("POST", "/_keytrail/reset", None).await;
+    assert!(lines().is_empty(), "reset empties the file with the history");
+    server.kms().list_aliases().send().await.unwrap();
+    server.all_events().await;
+    assert_eq!(lines().len(), 1);
+    assert!(lines()[0].contains("\"ListAliases\""));
+    server.stop().await;
+
+    // With a data dir the file goes on from where the history is.
+    let dir = base.join("data");
+    let server = Server::start_with(options(Some(dir.clone()))).await;
+    server.kms().list_keys().send().await.unwrap();
+    server.stop().await;
+    let server = Server::start_with(options(Some(dir.clone()))).await;
+    server.kms().list_keys().send().await.unwrap();
+    let history = server.all_events().await;
+    assert_eq!(history.len(), 2);
+    let file = lines();
+    assert_eq!(file.len(), 2, "a new data dir started the file afresh; its restart went on");
+    for (line, record) in file.iter().zip(&history) {
+        assert_eq!(&serde_json::from_str::<Value>(line).unwrap(), record);
+    }
+    server.control("POST", "/_keytrail/reset", None).await;
+    assert!(lines().is_empty(), "a reset of a data dir empties the file too");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[tokio::test]
+async fn motos_reset_route_resets_as_keytrails_does() {
+    let server = Server::start().await;
+    server.kms().create_key().send().await.unwrap();
+    let (status, body) = keytrail_tests::raw_http(server.addr, "POST", "/moto-api/reset", &[], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), serde_json::json!({"status": "reset"}));
+    assert!(server.all_events().await.is_empty());
+    assert!(server.kms().list_keys().send().await.unwrap().keys().is_empty());
+    let (status, _) = keytrail_tests::raw_http(server.addr, "GET", "/moto-api/reset", &[], "").await;
+    assert_ne!(status, 200, "only POST resets");
+}

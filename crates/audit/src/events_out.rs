@@ -11,6 +11,10 @@
 //! whatever a client has seen in history is in the file too.
 //! A slow reader of the output (a pipe) holds calls back once 8 MiB are waiting, rather than
 //! letting the buffer grow without bound.
+//!
+//! The file mirrors the history: [`EventsOut::truncate`] (a reset) drops what is still waiting
+//! and empties the file before it returns, so a harness counting lines never sees a record the
+//! history no longer holds.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -22,6 +26,25 @@ use parking_lot::{Condvar, Mutex};
 const MAX_PENDING_BYTES: usize = 8 << 20;
 /// How long the writer lets lines gather once woken; also the most a line waits when idle.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Where `--events-out` lines go: a file (which a reset empties) or a stream (stdout), which
+/// cannot take back what it printed.
+pub trait EventsWriter: Write + Send {
+    /// Empties the output, after writing out anything buffered; a stream does nothing.
+    fn truncate(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl EventsWriter for std::io::Stdout {}
+
+impl EventsWriter for std::io::BufWriter<std::fs::File> {
+    fn truncate(&mut self) -> std::io::Result<()> {
+        self.flush()?;
+        // The file is opened for appending: after this the next line lands at offset 0.
+        self.get_ref().set_len(0)
+    }
+}
 
 /// The handle the recorder appends through; the thread stops when it is dropped.
 pub struct EventsOut {
@@ -48,11 +71,13 @@ struct State {
     idle: bool,
     /// A `flush` is waiting: write now, without gathering.
     urgent: bool,
+    /// A reset asked for the output to be emptied; cleared (and `written` notified) once done.
+    truncate: bool,
 }
 
 impl EventsOut {
     /// Starts the writer thread over `out`.
-    pub fn start(mut out: Box<dyn Write + Send>) -> EventsOut {
+    pub fn start(mut out: Box<dyn EventsWriter>) -> EventsOut {
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), work: Condvar::new(), written: Condvar::new() });
         let thread = {
             let shared = shared.clone();
@@ -85,6 +110,21 @@ impl EventsOut {
         }
     }
 
+    /// Drops every line still waiting and empties the output; returns once it is empty. Callers
+    /// hold the recorder's order lock, so no line is appended meanwhile.
+    pub fn truncate(&self) {
+        let mut state = self.shared.state.lock();
+        let dropped = state.pending.len() as u64;
+        state.pending.clear();
+        state.flushed += dropped;
+        state.truncate = true;
+        state.urgent = true;
+        self.shared.work.notify_one();
+        while state.truncate && !state.stop {
+            self.shared.written.wait(&mut state);
+        }
+    }
+
     /// Returns once everything appended before the call is written and flushed.
     pub fn flush(&self) {
         let mut state = self.shared.state.lock();
@@ -109,16 +149,25 @@ impl Drop for EventsOut {
 }
 
 impl Shared {
-    fn write_loop(&self, out: &mut dyn Write) {
+    fn write_loop(&self, out: &mut dyn EventsWriter) {
         let mut batch = Vec::new();
         loop {
             {
                 let mut state = self.state.lock();
-                while state.pending.is_empty() && !state.stop {
+                while state.pending.is_empty() && !state.stop && !state.truncate {
                     state.idle = true;
                     self.work.wait(&mut state);
                 }
                 state.idle = false;
+                if state.truncate {
+                    // Under the lock: nothing is appended before the output is empty.
+                    if let Err(err) = out.truncate() {
+                        tracing::error!(%err, "could not empty --events-out");
+                    }
+                    state.truncate = false;
+                    self.written.notify_all();
+                    continue;
+                }
                 if state.pending.is_empty() && state.stop {
                     return;
                 }
@@ -152,6 +201,13 @@ mod tests {
     #[derive(Clone, Default)]
     struct Slow(Arc<Mutex<(Vec<u8>, usize)>>);
 
+    impl EventsWriter for Slow {
+        fn truncate(&mut self) -> std::io::Result<()> {
+            self.0.lock().0.clear();
+            Ok(())
+        }
+    }
+
     impl Write for Slow {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -178,6 +234,20 @@ mod tests {
         let got: Vec<usize> = text.lines().map(|l| l.parse().unwrap()).collect();
         assert_eq!(got, (0..2000).collect::<Vec<_>>(), "all lines, in order, once flush returns");
         assert!(writes < 2000, "appends that gathered while a write was in progress share a write ({writes} writes)");
+    }
+
+    #[test]
+    fn truncate_empties_the_output_and_drops_what_waits() {
+        let sink = Slow::default();
+        let out = EventsOut::start(Box::new(sink.clone()));
+        for i in 0..200 {
+            out.append_lines(std::iter::once(i.to_string().as_bytes()), b"\n");
+        }
+        out.truncate();
+        assert!(sink.0.lock().0.is_empty(), "empty once truncate returns");
+        out.append_lines(std::iter::once(&b"after"[..]), b"\n");
+        out.flush();
+        assert_eq!(sink.0.lock().0, b"after\n");
     }
 
     #[test]

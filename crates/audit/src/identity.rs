@@ -50,9 +50,8 @@ impl UserIdentity {
         match principal {
             Principal::Root { alias, .. } => UserIdentity { identity_type: Some("Root".into()), user_name: alias.clone(), ..base },
             Principal::User { name, .. } => UserIdentity { identity_type: Some("IAMUser".into()), user_name: Some(name.clone()), ..base },
-            Principal::AssumedRole { account, role, role_id, created, .. } => UserIdentity {
-                identity_type: Some("AssumedRole".into()),
-                session_context: Some(json!({
+            Principal::AssumedRole { account, role, role_id, created, attributes, .. } => {
+                let mut context = json!({
                     "sessionIssuer": {
                         "type": "Role",
                         "principalId": role_id,
@@ -61,10 +60,18 @@ impl UserIdentity {
                         "userName": role,
                     },
                     "webIdFederationData": {},
-                    "attributes": {"creationDate": created, "mfaAuthenticated": "false"},
-                })),
-                ..base
-            },
+                    "attributes": {
+                        "creationDate": created,
+                        "mfaAuthenticated": if attributes.mfa_authenticated { "true" } else { "false" },
+                    },
+                });
+                // As in AWS's role-chaining example (IAM User Guide, "Logging IAM and AWS STS
+                // API calls with AWS CloudTrail"): `sourceIdentity` inside `sessionContext`.
+                if let (Some(source), Some(map)) = (&attributes.source_identity, context.as_object_mut()) {
+                    map.insert("sourceIdentity".into(), json!(source));
+                }
+                UserIdentity { identity_type: Some("AssumedRole".into()), session_context: Some(context), ..base }
+            }
         }
     }
 

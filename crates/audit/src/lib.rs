@@ -16,7 +16,8 @@
 //! - `service` — the CloudTrail API without HTTP: its operations and one `call` entry point.
 //! - `lookup` — LookupEvents over history: validation, the 90-day window, stable NextTokens.
 //! - `trails`, `trail_ops` — the trail registry (serializable, for durable storage) and the
-//!   trail operations. `selectors` — basic and advanced event selectors and their matching.
+//!   trail operations; `trail_tags` — AddTags, RemoveTags, ListTags and the tag rules.
+//!   `selectors` — basic and advanced event selectors and their matching.
 //! - `delivery` — a recorder sink that buffers each trail's records and writes its gzipped log
 //!   files in the S3 key layout as the mock clock passes each delivery interval.
 //! - `parameters` — a call's members as `requestParameters`/`responseElements` record them
@@ -40,6 +41,7 @@ pub mod service;
 pub mod summary;
 pub mod timefmt;
 mod trail_ops;
+mod trail_tags;
 pub mod trails;
 
 pub use history::{EventLog, EventQuery, LookupAttribute, MemoryEventLog};

@@ -4,13 +4,12 @@
 //! record as one JSON line to `--events-out` (if set), and hands the batch to every registered
 //! `RecordSink` (durable storage, trails). History order, file order and sink order agree.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::events_out::EventsOut;
+use crate::events_out::{EventsOut, EventsWriter};
 use crate::history::{EventLog, EventQuery, MemoryEventLog};
 
 use crate::record::CloudTrailRecord;
@@ -63,12 +62,12 @@ struct Inner {
 
 impl Recorder {
     /// A recorder that keeps history in memory and writes JSON lines to `events_out` if given.
-    pub fn new(events_out: Option<Box<dyn Write + Send>>) -> Self {
+    pub fn new(events_out: Option<Box<dyn EventsWriter>>) -> Self {
         Recorder::with_log(Arc::new(MemoryEventLog::default()), events_out)
     }
 
     /// A recorder over a given history store (on disk with `--data-dir`).
-    pub fn with_log(history: Arc<dyn EventLog>, events_out: Option<Box<dyn Write + Send>>) -> Self {
+    pub fn with_log(history: Arc<dyn EventLog>, events_out: Option<Box<dyn EventsWriter>>) -> Self {
         let next = history.last_seq() + 1;
         Recorder {
             inner: Arc::new(Inner {
@@ -155,10 +154,22 @@ impl Recorder {
         self.len() == 0
     }
 
-    /// Forgets the history (control API `reset`); sequence numbers keep increasing.
+    /// Forgets the history (control API `reset`) and empties the `--events-out` file with it;
+    /// sequence numbers keep increasing.
     pub fn clear(&self) {
         let _order = self.inner.order.lock();
         self.inner.history.clear();
+        if let Some(out) = &self.inner.events_out {
+            out.truncate();
+        }
+    }
+
+    /// Empties the `--events-out` file (start-up with an empty history: the file starts afresh).
+    pub fn empty_events_out(&self) {
+        let _order = self.inner.order.lock();
+        if let Some(out) = &self.inner.events_out {
+            out.truncate();
+        }
     }
 
     /// Returns once every record so far is written to `--events-out` (at shutdown, and before

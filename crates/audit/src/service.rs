@@ -65,11 +65,13 @@ operations! {
     StopLogging => false, false;
     PutEventSelectors => false, true;
     GetEventSelectors => true, false;
+    AddTags => false, false;
+    RemoveTags => false, false;
+    ListTags => true, false;
 }
 
 /// The rest of the CloudTrail API: known to AWS, answered with `UnsupportedOperationException`.
 const UNSUPPORTED: &[&str] = &[
-    "AddTags",
     "CancelQuery",
     "CreateChannel",
     "CreateDashboard",
@@ -100,12 +102,10 @@ const UNSUPPORTED: &[&str] = &[
     "ListInsightsMetricData",
     "ListPublicKeys",
     "ListQueries",
-    "ListTags",
     "PutEventConfiguration",
     "PutInsightSelectors",
     "PutResourcePolicy",
     "RegisterOrganizationDelegatedAdmin",
-    "RemoveTags",
     "RestoreEventDataStore",
     "SearchSampleQueries",
     "StartDashboardRefresh",
@@ -203,6 +203,9 @@ impl CloudTrail {
             StopLogging => trail_ops::set_logging(&mut ctx, body, false),
             PutEventSelectors => trail_ops::put_selectors(&mut ctx, body),
             GetEventSelectors => trail_ops::get_selectors(&mut ctx, body),
+            AddTags => crate::trail_tags::add(&mut ctx, body),
+            RemoveTags => crate::trail_tags::remove(&mut ctx, body),
+            ListTags => crate::trail_tags::list(&mut ctx, body),
         };
         CallOutcome { result, trail_arn: ctx.trail_arn }
     }
@@ -211,8 +214,8 @@ impl CloudTrail {
     /// Reference, "Actions, resources, and condition keys for AWS CloudTrail",
     /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html):
     /// the trail's ARN for CreateTrail, GetTrail, UpdateTrail, DeleteTrail, GetTrailStatus,
-    /// StartLogging, StopLogging, PutEventSelectors and GetEventSelectors; `*` for LookupEvents,
-    /// DescribeTrails and ListTrails, and for a request that names no valid trail (the call then
+    /// StartLogging, StopLogging, PutEventSelectors, GetEventSelectors, AddTags and RemoveTags;
+    /// `*` for LookupEvents, DescribeTrails, ListTrails and ListTags, and for a request that names no valid trail (the call then
     /// fails its own validation, if the caller may call the action on `*` at all).
     ///
     /// Choice: GetTrail takes the trail (older versions of the reference listed no resource).
@@ -220,6 +223,10 @@ impl CloudTrail {
         use Operation::*;
         let member = match op {
             LookupEvents | DescribeTrails | ListTrails => return PolicyResource::Any,
+            // Choice: ListTags names any number of trails (ResourceIdList); it is authorized on
+            // `*`, as one resource cannot stand for the list.
+            ListTags => return PolicyResource::Any,
+            AddTags | RemoveTags => "ResourceId",
             PutEventSelectors | GetEventSelectors => "TrailName",
             CreateTrail | GetTrail | UpdateTrail | DeleteTrail | GetTrailStatus | StartLogging | StopLogging => "Name",
         };

@@ -165,6 +165,7 @@ mod tests {
             role_id: "AROAEXAMPLE".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         };
         let cases = [
             (UserIdentity::aws_internal("111122223333"), None),

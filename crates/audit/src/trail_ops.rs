@@ -24,9 +24,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) trail_arn: Option<String>,
 }
 
+/// Whether a call only reads a trail or changes it (changes need the trail's home region).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
+    /// Reads (also from a multi-region trail's other regions).
     Read,
+    /// Changes.
     Change,
 }
 
@@ -123,7 +126,7 @@ pub(crate) fn named_trail_arn(cloudtrail: &CloudTrail, scope: Scope<'_>, given: 
 }
 
 /// Finds the trail a request names (by name or ARN) and notes its ARN for the record.
-fn resolve(ctx: &mut Ctx<'_>, given: Option<&str>, access: Access) -> Result<Trail, CloudTrailError> {
+pub(crate) fn resolve_trail(ctx: &mut Ctx<'_>, given: Option<&str>, access: Access) -> Result<Trail, CloudTrailError> {
     let given = given.unwrap_or_default();
     let trails = &ctx.cloudtrail.trails;
     let trail = if given.starts_with("arn:") {
@@ -177,14 +180,7 @@ struct TrailRequest {
     cloud_watch_logs_role_arn: Option<String>,
     kms_key_id: Option<String>,
     is_organization_trail: Option<bool>,
-    tags_list: Option<Vec<TagRequest>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TagRequest {
-    key: String,
-    value: Option<String>,
+    tags_list: Option<Vec<crate::trail_tags::TagRequest>>,
 }
 
 /// Applies the settings a CreateTrail or UpdateTrail request gives, and checks the result.
@@ -237,7 +233,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
     };
     // There are no buckets to check: any valid bucket name is a directory under the S3 root.
     let mut trail = Trail::new(&name, ctx.scope.account, ctx.scope.region, &bucket);
-    trail.tags = req.tags_list.take().unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect();
+    trail.tags = crate::trail_tags::initial(req.tags_list.take())?;
     apply(&mut trail, req)?;
     let out = trail.settings_json();
     ctx.cloudtrail.trails.insert_new(trail)?;
@@ -247,7 +243,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
 pub(crate) fn update(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let mut req: TrailRequest = decode(body)?;
     let name = req.name.take();
-    let key = resolve(ctx, name.as_deref(), Access::Change)?.key();
+    let key = resolve_trail(ctx, name.as_deref(), Access::Change)?.key();
     ctx.cloudtrail
         .trails
         .update(&key, |t| {
@@ -267,13 +263,13 @@ struct NameRequest {
 
 pub(crate) fn get(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let req: NameRequest = decode(body)?;
-    let trail = resolve(ctx, req.name.as_deref(), Access::Read)?;
+    let trail = resolve_trail(ctx, req.name.as_deref(), Access::Read)?;
     Ok(json!({ "Trail": trail.description_json() }))
 }
 
 pub(crate) fn delete(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let req: NameRequest = decode(body)?;
-    let key = resolve(ctx, req.name.as_deref(), Access::Change)?.key();
+    let key = resolve_trail(ctx, req.name.as_deref(), Access::Change)?.key();
     // Log files already written stay where they are, as in S3; undelivered records are dropped.
     ctx.cloudtrail.trails.remove(&key);
     ctx.cloudtrail.delivery.forget(&key);
@@ -282,7 +278,7 @@ pub(crate) fn delete(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
 
 pub(crate) fn set_logging(ctx: &mut Ctx<'_>, body: &[u8], on: bool) -> Result<Value, CloudTrailError> {
     let req: NameRequest = decode(body)?;
-    let key = resolve(ctx, req.name.as_deref(), Access::Change)?.key();
+    let key = resolve_trail(ctx, req.name.as_deref(), Access::Change)?.key();
     let now = ctx.now;
     // The state changes before the call's own record is made: StartLogging's record is the first
     // the trail logs, and StopLogging's is the first it does not.
@@ -299,7 +295,7 @@ pub(crate) fn set_logging(ctx: &mut Ctx<'_>, body: &[u8], on: bool) -> Result<Va
 
 pub(crate) fn status(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let req: NameRequest = decode(body)?;
-    let s = resolve(ctx, req.name.as_deref(), Access::Read)?.status;
+    let s = resolve_trail(ctx, req.name.as_deref(), Access::Read)?.status;
     let iso = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).map(timefmt::event_time).unwrap_or_default();
     let mut m = Map::new();
     m.insert("IsLogging".into(), json!(s.is_logging));
@@ -392,7 +388,7 @@ fn selectors_json(trail: &Trail) -> Value {
 
 pub(crate) fn put_selectors(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let req: PutSelectorsRequest = decode(body)?;
-    let key = resolve(ctx, req.trail_name.as_deref(), Access::Change)?.key();
+    let key = resolve_trail(ctx, req.trail_name.as_deref(), Access::Change)?.key();
     let selectors = Selectors::from_request(req.event_selectors, req.advanced_event_selectors)?;
     ctx.cloudtrail
         .trails
@@ -411,7 +407,7 @@ struct GetSelectorsRequest {
 
 pub(crate) fn get_selectors(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrailError> {
     let req: GetSelectorsRequest = decode(body)?;
-    let trail = resolve(ctx, req.trail_name.as_deref(), Access::Read)?;
+    let trail = resolve_trail(ctx, req.trail_name.as_deref(), Access::Read)?;
     Ok(selectors_json(&trail))
 }
 

@@ -55,7 +55,7 @@ pub struct Trail {
     /// Kept and echoed; log files are written unencrypted.
     #[serde(default)]
     pub kms_key_id: Option<String>,
-    /// Tags given at creation (`Key`, `Value`).
+    /// Tags (`Key`, `Value`): CreateTrail's `TagsList`, then AddTags and RemoveTags.
     #[serde(default)]
     pub tags: Vec<(String, Option<String>)>,
     /// Which records the trail logs.

@@ -1,6 +1,15 @@
 //! The access-key directory: which principal an access key id stands for.
+//!
+//! Configured keys are a plain map fixed at start-up (the lookup every signed call makes). Role
+//! sessions issued at run time by STS `AssumeRole` live beside it behind a lock, consulted only
+//! for `ASIA…` keys the map does not hold, and only once a session has been issued.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use zeroize::Zeroizing;
 
 use crate::policy::PolicyDocument;
 use crate::principal::Principal;
@@ -93,27 +102,86 @@ pub enum CredentialError {
     /// The request's `X-Amz-Security-Token` is missing, not the key's, or given for a key that
     /// takes none.
     InvalidSessionToken,
+    /// The key belongs to an issued role session whose expiration (on the mock clock) has passed.
+    Expired,
 }
 
 impl CredentialError {
     /// AWS's error code for it.
     pub fn code(&self) -> &'static str {
-        "UnrecognizedClientException"
+        match self {
+            CredentialError::Expired => "ExpiredTokenException",
+            _ => "UnrecognizedClientException",
+        }
     }
 
     /// AWS's message: the same for an unknown key, a missing token and a wrong one (services
     /// answer "The security token included in the request is invalid." to all three).
     pub fn message(&self) -> &'static str {
-        "The security token included in the request is invalid."
+        match self {
+            CredentialError::Expired => "The security token included in the request is expired",
+            _ => "The security token included in the request is invalid.",
+        }
     }
 }
+
+/// Temporary credentials STS issued (`AssumeRole`): the role session they sign as, their secret,
+/// the SHA-256 of their session token (the token itself is not kept), and when they expire.
+pub struct IssuedSession {
+    /// The `ASIA…` access key id.
+    pub access_key_id: String,
+    /// The role session the credentials act as.
+    pub principal: Principal,
+    secret: Zeroizing<String>,
+    /// SHA-256 of the session token, checked against `X-Amz-Security-Token`.
+    pub token_sha256: [u8; 32],
+    /// Expiration, Unix seconds of the mock clock.
+    pub expires: i64,
+}
+
+impl IssuedSession {
+    /// A session whose credentials are `access_key_id` / `secret`, with the token's digest.
+    pub fn new(access_key_id: String, principal: Principal, secret: String, token_sha256: [u8; 32], expires: i64) -> Self {
+        IssuedSession { access_key_id, principal, secret: Zeroizing::new(secret), token_sha256, expires }
+    }
+
+    /// The secret access key (for signature checks and for wrapping it in the data dir).
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// Whether `token` is this session's token (constant time over the digests).
+    pub fn token_matches(&self, token: &str) -> bool {
+        constant_time_eq(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref(), &self.token_sha256)
+    }
+}
+
+impl std::fmt::Debug for IssuedSession {
+    /// Never the secret nor the token digest.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSession")
+            .field("access_key_id", &self.access_key_id)
+            .field("principal", &self.principal)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where issued sessions read the time: the mock clock, as Unix seconds.
+pub type SessionClock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Maps access key ids to principals, following the contract: configured keys map to their
 /// principal; an unknown 12-digit key is the root of that account; any other unknown key is the
 /// root of the default account, unless strict mode refuses it.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct CredentialDirectory {
     keys: HashMap<String, AccessKey>,
+    /// Sessions issued at run time, by access key id.
+    sessions: RwLock<HashMap<String, Arc<IssuedSession>>>,
+    /// Set once a session exists: until then an unknown key never takes the lock.
+    any_session: AtomicBool,
+    /// The mock clock, for session expiry; without one, issued sessions never expire.
+    clock: Option<SessionClock>,
     /// Identity policies by `Principal::policy_arn` (user ARN, role ARN).
     policies: HashMap<String, Vec<PolicyDocument>>,
     /// IAM tags by `Principal::policy_arn` (`aws:PrincipalTag/<key>`).
@@ -129,12 +197,56 @@ impl CredentialDirectory {
     pub fn new(default_account: impl Into<String>, strict: bool) -> Self {
         CredentialDirectory {
             keys: HashMap::new(),
+            sessions: RwLock::default(),
+            any_session: AtomicBool::new(false),
+            clock: None,
             policies: HashMap::new(),
             tags: HashMap::new(),
             account_aliases: HashMap::new(),
             default_account: default_account.into(),
             strict,
         }
+    }
+
+    /// Sets the clock issued sessions expire by (the server's mock clock).
+    pub fn set_session_clock(&mut self, clock: SessionClock) {
+        self.clock = Some(clock);
+    }
+
+    /// Registers credentials STS issued; from now on they sign as `session.principal`.
+    pub fn insert_session(&self, session: Arc<IssuedSession>) {
+        let mut sessions = self.sessions.write();
+        // Sessions a day past their expiry are dropped as new ones come, so a long run of
+        // AssumeRole calls does not grow memory without end (a recent one still answers
+        // ExpiredToken, a forgotten one is unrecognized, as AWS eventually treats it too).
+        if sessions.len() >= 1024 && sessions.len().is_power_of_two() {
+            let horizon = self.now() - 86_400;
+            sessions.retain(|_, s| s.expires > horizon);
+        }
+        sessions.insert(session.access_key_id.clone(), session);
+        self.any_session.store(true, Ordering::Release);
+    }
+
+    /// The issued session of `access_key_id`, expired or not.
+    pub fn issued(&self, access_key_id: &str) -> Option<Arc<IssuedSession>> {
+        if !self.any_session.load(Ordering::Acquire) || !access_key_id.starts_with("ASIA") {
+            return None;
+        }
+        self.sessions.read().get(access_key_id).cloned()
+    }
+
+    /// Every issued session (for tests and diagnostics), in no particular order.
+    pub fn issued_sessions(&self) -> Vec<Arc<IssuedSession>> {
+        self.sessions.read().values().cloned().collect()
+    }
+
+    /// Forgets every issued session (reset).
+    pub fn clear_sessions(&self) {
+        self.sessions.write().clear();
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.as_ref().map_or(i64::MIN, |c| c())
     }
 
     /// Attaches identity policies to the user or role with ARN `policy_arn`.
@@ -190,7 +302,13 @@ impl CredentialDirectory {
     /// This is a lookup in the directory, so credentials issued later (an STS that hands out
     /// temporary keys) are checked the same way once inserted with [`SessionToken::Session`].
     pub fn check_session_token(&self, access_key_id: &str, presented: Option<&str>) -> Result<(), CredentialError> {
-        let Some(key) = self.keys.get(access_key_id) else { return Ok(()) };
+        let Some(key) = self.keys.get(access_key_id) else {
+            // Credentials STS issued sign only together with their session token.
+            return match self.issued(access_key_id) {
+                Some(session) if !presented.is_some_and(|t| session.token_matches(t)) => Err(CredentialError::InvalidSessionToken),
+                _ => Ok(()),
+            };
+        };
         let fits = match (&key.token, presented) {
             (SessionToken::LongTerm, None) => true,
             (SessionToken::Session(Some(token)), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
@@ -207,6 +325,12 @@ impl CredentialDirectory {
     pub fn principal_for(&self, access_key_id: &str) -> Result<Principal, CredentialError> {
         if let Some(key) = self.keys.get(access_key_id) {
             return Ok(key.principal.clone());
+        }
+        if let Some(session) = self.issued(access_key_id) {
+            if session.expires <= self.now() {
+                return Err(CredentialError::Expired);
+            }
+            return Ok(session.principal.clone());
         }
         if self.strict {
             return Err(CredentialError::Unrecognized);
@@ -256,5 +380,29 @@ mod tests {
         assert_eq!(dir.check_session_token("ASIANONE", Some("")), Err(CredentialError::InvalidSessionToken));
         let printed = format!("{:?}", dir.configured("ASIATOKEN").unwrap());
         assert!(!printed.contains("s3cr3t") && !printed.contains("the-token"), "{printed}");
+    }
+
+    #[test]
+    fn issued_sessions_sign_until_they_expire() {
+        let now = Arc::new(std::sync::atomic::AtomicI64::new(1_000));
+        let clock = now.clone();
+        let mut dir = CredentialDirectory::new("111122223333", true);
+        dir.set_session_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        let principal = Principal::root("444455556666");
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, b"token").as_ref().try_into().unwrap();
+        dir.insert_session(Arc::new(IssuedSession::new("ASIAEXAMPLE".into(), principal.clone(), "hunter2-secret".into(), digest, 1_900)));
+        assert_eq!(dir.principal_for("ASIAEXAMPLE"), Ok(principal));
+        let issued = dir.issued("ASIAEXAMPLE").unwrap();
+        assert!(issued.token_matches("token") && !issued.token_matches("tokem"));
+        assert_eq!(dir.check_session_token("ASIAEXAMPLE", Some("token")), Ok(()));
+        for wrong in [None, Some("tokem"), Some("")] {
+            assert_eq!(dir.check_session_token("ASIAEXAMPLE", wrong), Err(CredentialError::InvalidSessionToken), "{wrong:?}");
+        }
+        assert!(!format!("{issued:?}").contains("hunter2"), "Debug shows no secret");
+        now.store(1_900, Ordering::SeqCst);
+        assert_eq!(dir.principal_for("ASIAEXAMPLE"), Err(CredentialError::Expired));
+        assert_eq!(dir.principal_for("ASIAOTHER"), Err(CredentialError::Unrecognized));
+        dir.clear_sessions();
+        assert_eq!(dir.principal_for("ASIAEXAMPLE"), Err(CredentialError::Unrecognized));
     }
 }

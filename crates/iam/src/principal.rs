@@ -1,6 +1,7 @@
 //! Who is calling: the principal behind an access key, as IAM and CloudTrail name it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// An AWS principal that can sign requests to keytrail.
 ///
@@ -36,7 +37,25 @@ pub enum Principal {
         session: String,
         /// When the session was created, `YYYY-MM-DDTHH:MM:SSZ`.
         created: String,
+        /// What STS `AssumeRole` gave the session (MFA, session tags, source identity); empty
+        /// for the sessions the config file declares.
+        attributes: Arc<SessionAttributes>,
     },
+}
+
+/// The facts of a role session beyond its name: they become the session's condition keys
+/// (`aws:PrincipalTag/<key>`, `aws:MultiFactorAuthPresent`, `aws:SourceIdentity`) and its
+/// record's `sessionContext`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SessionAttributes {
+    /// The AssumeRole call passed an MFA serial number and token code.
+    pub mfa_authenticated: bool,
+    /// Session tags (incoming transitive tags first), keys unique ignoring case.
+    pub tags: Vec<(String, String)>,
+    /// Keys of the tags that pass on to sessions this one assumes (role chaining).
+    pub transitive_tag_keys: Vec<String>,
+    /// `SourceIdentity`, which persists along a role chain.
+    pub source_identity: Option<String>,
 }
 
 impl Principal {

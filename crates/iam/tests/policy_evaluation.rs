@@ -62,6 +62,7 @@ impl Caller {
                 role_id: "AROAEXAMPLE".into(),
                 session: "s1".into(),
                 created: "2024-01-01T00:00:00Z".into(),
+                attributes: Default::default(),
             },
             Caller::OtherRoot => Principal::root(OTHER),
         }

@@ -335,6 +335,7 @@ mod tests {
             role_id: "AROA".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         };
         assert_eq!(named_as("arn:aws:sts::111122223333:assumed-role/app/ci", &session), GrantAllow::OnItsOwn);
         assert_eq!(named_as("arn:aws:iam::111122223333:role/app", &session), GrantAllow::OnItsOwn);

@@ -102,6 +102,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
             response_elements,
             additional_event_data: None,
             resources: &[],
+            resource_type: TRAIL_RESOURCE_TYPE,
         },
     );
     // Choice: the trail a call named is listed in `resources`, so LookupEvents finds trail

@@ -38,6 +38,8 @@ pub struct ConfigFile {
     pub control_principals: Vec<String>,
     /// `--max-connections`: most client connections served at once; more wait to be accepted.
     pub max_connections: Option<usize>,
+    /// `--enforcement`: `strict` (the default) or `report`.
+    pub enforcement: Option<crate::options::Enforcement>,
     /// The `errorCode` written in records of denied calls. AWS publishes no KMS denial record;
     /// the API error is `AccessDeniedException`, while many detections key on `AccessDenied`
     /// (cloudtrail-for-kms.md §5), so it is configurable. Default: `AccessDeniedException`.
@@ -103,6 +105,11 @@ pub struct RoleConfig {
     /// Sessions, each with its own temporary-style access key.
     #[serde(default)]
     pub sessions: Vec<SessionConfig>,
+    /// Who may assume the role through STS `AssumeRole` (JSON); without one, AWS's default for a
+    /// role trusting its own account: its principals may, when their policies allow `sts:AssumeRole`.
+    pub trust_policy: Option<String>,
+    /// The longest session `AssumeRole` may ask for, in seconds: 3600 (IAM's default) to 43200.
+    pub max_session_duration: Option<u32>,
 }
 
 /// A role session.
@@ -299,6 +306,14 @@ impl ConfigFile {
             for p in &r.policies {
                 PolicyDocument::parse(p, PolicyKind::IdentityPolicy).map_err(|e| ConfigError(format!("{owner}: policies: {e}")))?;
             }
+            if let Some(p) = &r.trust_policy {
+                PolicyDocument::parse(p, PolicyKind::TrustPolicy).map_err(|e| ConfigError(format!("{owner}: trust_policy: {e}")))?;
+            }
+            if let Some(d) = r.max_session_duration {
+                if !keytrail_sts::roles::MAX_SESSION_SECONDS_RANGE.contains(&d) {
+                    return bad(format!("{owner}: max_session_duration = {d} must be between 3600 and 43200 seconds"));
+                }
+            }
         }
         for arn in &self.control_principals {
             if !self.principal_arns().iter().any(|known| known == arn) {
@@ -423,5 +438,13 @@ mod tests {
         assert!(e.0.contains("\"arn:aws:iam::111122223333:user/admn\" is not the ARN of a configured"), "{e}");
         let e = ConfigFile::parse("[[accounts]]\nid=\"111122223333\"\nalias=\"Dev Team\"").err().unwrap();
         assert!(e.0.contains("alias = \"Dev Team\""), "{e}");
+        let role = "[[roles]]\naccount=\"111122223333\"\nname=\"app\"\n";
+        let e =
+            ConfigFile::parse(&format!("{role}trust_policy='{{\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\"}}]}}'"))
+                .err()
+                .unwrap();
+        assert!(e.0.contains("roles \"app\": trust_policy") && e.0.contains("missing Principal"), "{e}");
+        let e = ConfigFile::parse(&format!("{role}max_session_duration=60")).err().unwrap();
+        assert!(e.0.contains("max_session_duration = 60"), "{e}");
     }
 }

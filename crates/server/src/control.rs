@@ -1,5 +1,5 @@
-//! The control API (`/_keytrail/…`): health, reset, events, clock. Not AWS; for tests and demos.
-//! Who may call it is `control_access`'s, checked before any route runs.
+//! The control API (`/_keytrail/…`): health, reset, events, clock, stats, denials. Not AWS; for
+//! tests and demos. Who may call it is `control_access`'s, checked before any route runs.
 
 use bytes::Bytes;
 use hyper::http::request::Parts;
@@ -19,7 +19,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> 
     let (method, path, query) = (&parts.method, parts.uri.path(), parts.uri.query());
     match (method, path) {
         (&Method::GET, "/_keytrail/health") => health(app, request_id),
-        (&Method::POST, "/_keytrail/reset") => match app.reset().await {
+        (&Method::POST, "/_keytrail/reset" | crate::http::MOTO_RESET) => match app.reset().await {
             Ok(()) => json_response(200, request_id, &json!({ "status": "reset" })),
             Err(e) => control_error(request_id, 500, &e),
         },
@@ -32,6 +32,14 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> 
             response
         }
         (&Method::GET, "/_keytrail/stats") => json_response(200, request_id, &stats(app)),
+        (&Method::GET, "/_keytrail/denials") => {
+            let denials: Vec<Value> = app.denials.list().iter().map(|d| d.to_json()).collect();
+            let mode = match app.options.enforcement {
+                crate::Enforcement::Strict => "strict",
+                crate::Enforcement::Report => "report",
+            };
+            json_response(200, request_id, &json!({ "enforcement": mode, "Denials": denials }))
+        }
         (&Method::GET, "/_keytrail/clock") => json_response(200, request_id, &clock_body(app)),
         (&Method::POST, "/_keytrail/clock") => move_clock(app, body, request_id).await,
         _ => control_error(request_id, 404, &format!("No control route {method} {path}")),
@@ -43,9 +51,13 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> 
 /// ok would keep sending traffic to a keytrail that answers every call with a 500.
 fn health(app: &App, request_id: &str) -> Response<Body> {
     let version = env!("CARGO_PKG_VERSION");
+    // trailDir: where trails write their log files (the directory that stands for S3).
+    let trail_dir = app.cloudtrail.delivery.root().display().to_string();
     match app.storage.as_ref().and_then(|s| s.failure()) {
-        None => json_response(200, request_id, &json!({ "status": "ok", "version": version })),
-        Some(reason) => json_response(503, request_id, &json!({ "status": "failed", "version": version, "reason": reason })),
+        None => json_response(200, request_id, &json!({ "status": "ok", "version": version, "trailDir": trail_dir })),
+        Some(reason) => {
+            json_response(503, request_id, &json!({ "status": "failed", "version": version, "trailDir": trail_dir, "reason": reason }))
+        }
     }
 }
 

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use keytrail_audit::trails::TrailKey;
 use keytrail_audit::{EventLog, Recorder};
+use keytrail_iam::credentials::IssuedSession;
+use keytrail_iam::principal::SessionAttributes;
+use keytrail_iam::{CredentialDirectory, Principal};
 use keytrail_kms::{Clock, KeyStore};
-use keytrail_storage::{StateOp, Storage, StorageError};
+use keytrail_storage::{kinds, StateOp, Storage, StorageError};
 
 use crate::{Options, StartError};
 
@@ -64,7 +67,7 @@ pub(crate) fn open(
     options: &Options,
     store: &KeyStore,
     clock: &Clock,
-    events_out: Option<Box<dyn std::io::Write + Send>>,
+    events_out: Option<Box<dyn keytrail_audit::events_out::EventsWriter>>,
 ) -> Result<(Option<Storage>, Recorder), StartError> {
     let Some(dir) = options.data_dir.as_deref() else {
         return Ok((None, Recorder::new(events_out)));
@@ -100,4 +103,99 @@ pub(crate) fn open(
     );
     let log: Arc<dyn EventLog> = storage.event_log();
     Ok((Some(storage), Recorder::with_log(log, events_out)))
+}
+
+/// Temporary credentials as stored: the session's facts, the token's digest, and the secret
+/// access key wrapped under `root.key` (AAD = `sts-session` ‖ 0 ‖ access key id), never in the clear.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredSession {
+    access_key_id: String,
+    account: String,
+    role: String,
+    role_id: String,
+    session: String,
+    created: String,
+    mfa_authenticated: bool,
+    tags: Vec<(String, String)>,
+    transitive_tag_keys: Vec<String>,
+    source_identity: Option<String>,
+    token_sha256: String,
+    expires: i64,
+    wrapped_secret: String,
+}
+
+fn session_aad(access_key_id: &str) -> Vec<u8> {
+    [b"sts-session\0".as_slice(), access_key_id.as_bytes()].concat()
+}
+
+/// The put that stores an issued session.
+pub(crate) fn session_op(storage: &Storage, s: &IssuedSession) -> Result<StateOp, StorageError> {
+    let Principal::AssumedRole { account, role, role_id, session, created, attributes } = &s.principal else {
+        return Err(StorageError::new("only role sessions are issued"));
+    };
+    let stored = StoredSession {
+        access_key_id: s.access_key_id.clone(),
+        account: account.clone(),
+        role: role.clone(),
+        role_id: role_id.clone(),
+        session: session.clone(),
+        created: created.clone(),
+        mfa_authenticated: attributes.mfa_authenticated,
+        tags: attributes.tags.clone(),
+        transitive_tag_keys: attributes.transitive_tag_keys.clone(),
+        source_identity: attributes.source_identity.clone(),
+        token_sha256: hex::encode(s.token_sha256),
+        expires: s.expires,
+        wrapped_secret: hex::encode(storage.wrap_secret(&session_aad(&s.access_key_id), s.secret().as_bytes())?),
+    };
+    Storage::put_op(kinds::STS_SESSION, &s.access_key_id, &stored)
+}
+
+/// How long past its expiry a stored session is kept (it still answers ExpiredToken meanwhile).
+const EXPIRED_SESSION_KEPT_SECONDS: i64 = 86_400;
+
+/// Gives the credential directory back the sessions STS issued before a restart; sessions a
+/// day past their expiry are deleted from the data dir instead.
+pub(crate) fn restore_sessions(
+    storage: &Storage,
+    store: &KeyStore,
+    clock: &Clock,
+    directory: &CredentialDirectory,
+) -> Result<(), StartError> {
+    let bad = |e: StorageError| StartError(format!("cannot load STS sessions from the data dir: {e}"));
+    let stored: Vec<(String, StoredSession)> = storage.load_kind(kinds::STS_SESSION).map_err(bad)?;
+    let now = clock.now().unix_timestamp();
+    let mut stale = Vec::new();
+    for (id, s) in stored {
+        if s.expires + EXPIRED_SESSION_KEPT_SECONDS < now {
+            stale.push(Storage::delete_op(kinds::STS_SESSION, &id));
+            continue;
+        }
+        let wrapped = hex::decode(&s.wrapped_secret).map_err(|e| StartError(format!("stored STS session {id} does not decode: {e}")))?;
+        let secret = storage.unwrap_secret(&session_aad(&s.access_key_id), &wrapped).map_err(bad)?;
+        let secret = String::from_utf8(secret.to_vec()).map_err(|_| StartError(format!("stored STS session {id} has a bad secret")))?;
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(&s.token_sha256, &mut digest)
+            .map_err(|e| StartError(format!("stored STS session {id} does not decode: {e}")))?;
+        let attributes = SessionAttributes {
+            mfa_authenticated: s.mfa_authenticated,
+            tags: s.tags,
+            transitive_tag_keys: s.transitive_tag_keys,
+            source_identity: s.source_identity,
+        };
+        let principal = Principal::AssumedRole {
+            account: s.account,
+            role: s.role,
+            role_id: s.role_id,
+            session: s.session,
+            created: s.created,
+            attributes: Arc::new(attributes),
+        };
+        directory.insert_session(Arc::new(IssuedSession::new(s.access_key_id, principal, secret, digest, s.expires)));
+    }
+    if !stale.is_empty() {
+        storage.apply_blocking(store, stale, clock.offset()).map_err(bad)?;
+    }
+    Ok(())
 }

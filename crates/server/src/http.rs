@@ -1,4 +1,5 @@
-//! HTTP routing: one endpoint for KMS, CloudTrail and the control API.
+//! HTTP routing: one endpoint for KMS, CloudTrail, STS and the control API (plus moto's reset
+//! route), and an answer in their own protocol for services keytrail does not serve.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -94,26 +95,36 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
     if path.starts_with("/_keytrail/") {
         return Ok(crate::control::handle(&app, &parts, &body, &request_id).await);
     }
+    if path == MOTO_RESET && parts.method == Method::POST {
+        // moto's server mode resets between tests here; suites written for it run unmodified.
+        return Ok(crate::control::handle(&app, &parts, &body, &request_id).await);
+    }
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    // KMS and CloudTrail name themselves in X-Amz-Target; anything else is routed by the service
+    // its signature is scoped to: STS (query protocol), or a service keytrail does not serve.
+    if !target.starts_with(KMS_PREFIX) && !target.starts_with(CLOUDTRAIL_PREFIX) && !target.starts_with(CLOUDTRAIL_SMITHY_PREFIX) {
+        let service = scope_service(&parts);
+        match service.as_deref() {
+            Some("sts") => {
+                let meta = request_meta(request_id, &source_ip, &parts);
+                return Ok(crate::sts_api::handle(&app, &parts, &body, &meta).await);
+            }
+            // An unsigned query-protocol call: STS answers it (MissingAuthenticationToken).
+            None if keytrail_sts::QueryRequest::names_an_action(parts.uri.query(), &body) => {
+                let meta = request_meta(request_id, &source_ip, &parts);
+                return Ok(crate::sts_api::handle(&app, &parts, &body, &meta).await);
+            }
+            Some(other) if other != "kms" && other != "cloudtrail" => {
+                return Ok(crate::unserved::respond(&app.unserved, other, &parts, &body, &request_id));
+            }
+            _ => {}
+        }
+    }
     if parts.method != Method::POST {
         let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
         return Ok(error_response(&request_id, &err));
     }
-    let meta = RequestMeta {
-        request_id,
-        source_ip: source_ip.to_string(),
-        user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
-            let mut ua = ua.to_string();
-            if ua.len() > 1024 {
-                let mut cut = 1024;
-                while !ua.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                ua.truncate(cut);
-            }
-            ua
-        }),
-    };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let meta = request_meta(request_id, &source_ip, &parts);
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
     } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX).or_else(|| target.strip_prefix(CLOUDTRAIL_SMITHY_PREFIX)) {
@@ -167,6 +178,39 @@ async fn drain(body: &mut Incoming) {
 fn closing(mut resp: Response<Body>) -> Response<Body> {
     resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
     resp
+}
+
+/// moto's reset route (`moto_server`'s `/moto-api/reset`).
+pub const MOTO_RESET: &str = "/moto-api/reset";
+
+/// The facts of the request its records need.
+fn request_meta(request_id: String, source_ip: &str, parts: &hyper::http::request::Parts) -> RequestMeta {
+    RequestMeta {
+        request_id,
+        source_ip: source_ip.to_string(),
+        user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
+            let mut ua = ua.to_string();
+            if ua.len() > 1024 {
+                let mut cut = 1024;
+                while !ua.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                ua.truncate(cut);
+            }
+            ua
+        }),
+    }
+}
+
+/// The service a request's SigV4 credential scope names (`Authorization` header, or a
+/// presigned URL's `X-Amz-Credential`), if it is signed.
+fn scope_service(parts: &hyper::http::request::Parts) -> Option<String> {
+    if let Some(header) = parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return keytrail_iam::sigv4::SigV4Authorization::parse(header).ok().map(|a| a.service);
+    }
+    let query = parts.uri.query()?;
+    let (_, credential) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "X-Amz-Credential")?;
+    credential.split('/').nth(3).map(str::to_owned)
 }
 
 fn too_large() -> ApiError {

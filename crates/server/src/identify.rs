@@ -27,6 +27,8 @@ impl ApiScope {
     pub const KMS: ApiScope = ApiScope { service: Some("kms") };
     /// CloudTrail: signing name `cloudtrail`.
     pub const CLOUDTRAIL: ApiScope = ApiScope { service: Some("cloudtrail") };
+    /// STS (query protocol): signing name `sts`.
+    pub const STS: ApiScope = ApiScope { service: Some("sts") };
     /// The control API (`/_keytrail/*`) is not an AWS service and has no signing name of its own:
     /// any is taken. A request signed for another API cannot be replayed there, since the
     /// signature covers the path.

@@ -8,6 +8,9 @@ use crate::protocol::{error_response, json_response, ApiError, Body};
 use crate::records::{api_call_records, service_event_record, CallFacts, CallResult};
 use crate::{App, RequestMeta};
 
+/// The `resources` type of KMS keys (and, as AWS's example labels them, aliases).
+const KMS_KEY_RESOURCE_TYPE: &str = "AWS::KMS::Key";
+
 /// Handles `X-Amz-Target: TrentService.<name>`.
 pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &RequestMeta) -> Response<Body> {
     let Some(op) = Operation::from_name(name) else {
@@ -38,6 +41,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
             response_elements: outcome.response_elements,
             additional_event_data: outcome.additional_event_data,
             resources: &outcome.resources,
+            resource_type: KMS_KEY_RESOURCE_TYPE,
         },
     );
     records.extend(outcome.service_events.iter().map(service_event_record));

@@ -11,6 +11,9 @@
 //! - `control` — health, reset, events, clock; `control_access` — who may call them (origin,
 //!   content type, and with strict credentials a token or an allowed signed principal).
 //! - `cloudtrail_api` — LookupEvents and trails.
+//! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
+//! - `sts_api` — STS's query protocol (AssumeRole, GetCallerIdentity) through the same chain.
+//! - `unserved` — the answer, in their own protocol, for services keytrail does not serve.
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
@@ -28,6 +31,8 @@ pub mod records;
 pub mod seeds;
 pub mod signature;
 pub mod signature_fast;
+pub mod sts_api;
+pub mod unserved;
 
 use std::future::Future;
 use std::os::unix::fs::OpenOptionsExt;
@@ -37,11 +42,12 @@ use std::time::Duration;
 use hyper_util::server::graceful::GracefulShutdown;
 use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
-use keytrail_kms::{Change, Clock, KeyStore, Kms, PolicyAuthorizer};
+use keytrail_kms::report::{DenialLog, ReportOnly};
+use keytrail_kms::{Authorizer, Change, Clock, KeyStore, Kms, PolicyAuthorizer};
 use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
-pub use options::Options;
+pub use options::{Enforcement, Options};
 
 /// Facts about one HTTP request that its records need.
 #[derive(Clone, Debug)]
@@ -99,6 +105,12 @@ pub struct App {
     pub cloudtrail: CloudTrail,
     /// SigV4 signing keys derived so far (`--verify-signatures`).
     pub signing_keys: Arc<signature_fast::SigningKeyCache>,
+    /// STS: the config's roles, and the sessions AssumeRole issues into `credentials`.
+    pub sts: Arc<keytrail_sts::Sts>,
+    /// Services a client called that keytrail does not serve (each warned about once).
+    pub unserved: Arc<unserved::Warned>,
+    /// With `--enforcement report`: the calls strict enforcement would have denied.
+    pub denials: Arc<DenialLog>,
     /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
     stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
     /// Held by `tick` and `reset`, so a rotation or a delivery that falls due never runs halfway
@@ -110,7 +122,7 @@ impl App {
     /// Builds the service from `options`.
     pub fn new(options: Options) -> Result<App, StartError> {
         options.validate().map_err(|e| StartError(e.0))?;
-        let events_out: Option<Box<dyn std::io::Write + Send>> = match options.events_out.as_deref() {
+        let events_out: Option<Box<dyn keytrail_audit::events_out::EventsWriter>> = match options.events_out.as_deref() {
             None => None,
             Some("-") => Some(Box::new(std::io::stdout())),
             Some(path) => {
@@ -125,11 +137,25 @@ impl App {
             }
         };
         let clock = Clock::new();
-        let credentials =
-            Arc::new(seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now()));
-        let kms = Kms::new(KeyStore::new(), clock.clone(), Arc::new(PolicyAuthorizer::new(credentials.clone(), clock.clone())));
+        let mut directory = seeds::credential_directory(&options.file, &options.account_id, options.strict_credentials, clock.now());
+        let session_clock = clock.clone();
+        directory.set_session_clock(Arc::new(move || session_clock.now().unix_timestamp()));
+        let credentials = Arc::new(directory);
+        let sts = Arc::new(keytrail_sts::Sts::new(seeds::sts_roles(&options.file), credentials.clone()));
+        let denials = Arc::new(DenialLog::default());
+        let mut authorizer: Arc<dyn Authorizer> = Arc::new(PolicyAuthorizer::new(credentials.clone(), clock.clone()));
+        if options.enforcement == Enforcement::Report {
+            tracing::warn!("report-only enforcement: calls policies deny go through; see GET /_keytrail/denials");
+            authorizer = Arc::new(ReportOnly::new(authorizer, denials.clone(), clock.clone()));
+        }
+        let kms = Kms::new(KeyStore::new(), clock.clone(), authorizer);
         // With --data-dir: load the stored state first, so seeds only add what is not there.
         let (storage, recorder) = durable::open(&options, &kms.store, &clock, events_out)?;
+        // The file mirrors the history: an empty history (in memory, or a new data dir) starts
+        // it afresh; a data dir's history, and the file with it, go on from the last run.
+        if recorder.is_empty() {
+            recorder.empty_events_out();
+        }
         let cloudtrail = match cloudtrail_api::start(&options, &recorder) {
             Ok(c) => c,
             Err(e) => {
@@ -141,7 +167,9 @@ impl App {
         };
         let mut stored_marks = Vec::new();
         if let Some(s) = &storage {
-            let restored = durable::restore_trails(s, &cloudtrail).and_then(|()| durable::resume_delivery(s, &cloudtrail));
+            let restored = durable::restore_trails(s, &cloudtrail)
+                .and_then(|()| durable::restore_sessions(s, &kms.store, &clock, &credentials))
+                .and_then(|()| durable::resume_delivery(s, &cloudtrail));
             match restored {
                 Ok(marks) => stored_marks = marks,
                 Err(e) => {
@@ -159,6 +187,9 @@ impl App {
             storage,
             cloudtrail,
             signing_keys: Arc::default(),
+            sts,
+            unserved: Arc::default(),
+            denials,
             stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
             maintenance: Arc::default(),
         };
@@ -217,6 +248,22 @@ impl App {
             *self.stored_marks.lock() = m;
         }
         Ok(())
+    }
+
+    /// Records an STS call and, with `--data-dir`, makes the credentials it issued durable with
+    /// its records (secret wrapped under the root key) before the response is sent.
+    pub async fn try_commit_session(
+        &self,
+        records: Vec<CloudTrailRecord>,
+        issued: Option<&keytrail_iam::credentials::IssuedSession>,
+    ) -> Result<(), StorageError> {
+        self.recorder.record(records);
+        let Some(storage) = &self.storage else { return Ok(()) };
+        let extra = match issued {
+            Some(session) => vec![durable::session_op(storage, session)?],
+            None => Vec::new(),
+        };
+        storage.commit(&self.kms.store, &[], extra, self.clock.offset()).await
     }
 
     /// The trails' delivery marks, if they moved since last stored.
@@ -279,6 +326,8 @@ impl App {
         self.kms.store.clear();
         self.recorder.clear();
         self.cloudtrail.clear();
+        self.credentials.clear_sessions();
+        self.denials.clear();
         let seeded = self.apply_seeds();
         // Seeds are made durable like any call's changes.
         self.try_commit(seeded, Vec::new()).await.map_err(|e| e.to_string())?;

@@ -10,7 +10,9 @@ use keytrail_server::{App, Options};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Command line of the contract (shared/spec/product.md).
+/// Command line of the contract (shared/spec/product.md). Every flag can also be given as an
+/// environment variable (the convention of containers and CI services); a flag given on the
+/// command line wins over its variable, and both over the config file.
 #[derive(Parser)]
 #[command(name = "keytrail", version, about = "A local AWS KMS that leaves a CloudTrail")]
 struct Cli {
@@ -18,38 +20,42 @@ struct Cli {
     #[arg(value_parser = ["serve"])]
     command: Option<String>,
     /// Address to listen on; port 0 picks a free port.
-    #[arg(long)]
+    #[arg(long, env = "KEYTRAIL_LISTEN")]
     listen: Option<String>,
     /// TOML config file.
-    #[arg(long)]
+    #[arg(long, env = "KEYTRAIL_CONFIG")]
     config: Option<std::path::PathBuf>,
     /// Default account for callers that name none.
-    #[arg(long = "account-id")]
+    #[arg(long = "account-id", env = "KEYTRAIL_ACCOUNT_ID")]
     account_id: Option<String>,
     /// Default region.
-    #[arg(long)]
+    #[arg(long, env = "KEYTRAIL_REGION")]
     region: Option<String>,
     /// Keep state, events and trail files here across restarts.
-    #[arg(long = "data-dir")]
+    #[arg(long = "data-dir", env = "KEYTRAIL_DATA_DIR")]
     data_dir: Option<std::path::PathBuf>,
     /// Write every CloudTrail record as a JSON line to this file, or `-` for stdout.
-    #[arg(long = "events-out")]
+    #[arg(long = "events-out", env = "KEYTRAIL_EVENTS_OUT")]
     events_out: Option<String>,
-    /// Verify SigV4 signatures against configured secrets.
-    #[arg(long = "verify-signatures")]
+    /// Verify SigV4 signatures against configured secrets (variable: true/false, 1/0).
+    #[arg(long = "verify-signatures", env = "KEYTRAIL_VERIFY_SIGNATURES")]
     verify_signatures: bool,
-    /// Refuse unknown access keys instead of mapping them.
-    #[arg(long = "strict-credentials")]
+    /// Refuse unknown access keys instead of mapping them (variable: true/false, 1/0).
+    #[arg(long = "strict-credentials", env = "KEYTRAIL_STRICT_CREDENTIALS")]
     strict_credentials: bool,
     /// Where trails write their log files when there is no --data-dir (stands for S3).
-    #[arg(long = "trail-dir")]
+    #[arg(long = "trail-dir", env = "KEYTRAIL_TRAIL_DIR")]
     trail_dir: Option<std::path::PathBuf>,
     /// With --strict-credentials, the bearer token the control API (/_keytrail/*) accepts.
-    #[arg(long = "control-token")]
+    #[arg(long = "control-token", env = "KEYTRAIL_CONTROL_TOKEN")]
     control_token: Option<String>,
     /// Most client connections served at once (default 1024, fewer under a low open-file limit).
-    #[arg(long = "max-connections")]
+    #[arg(long = "max-connections", env = "KEYTRAIL_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// strict: policy denials are refused (default). report: every call goes through, and each
+    /// one strict enforcement would deny is listed at GET /_keytrail/denials and logged.
+    #[arg(long, env = "KEYTRAIL_ENFORCEMENT", value_parser = ["strict", "report"])]
+    enforcement: Option<String>,
 }
 
 impl Cli {
@@ -83,6 +89,9 @@ impl Cli {
         }
         if let Some(n) = self.max_connections {
             o.max_connections = n;
+        }
+        if let Some(e) = self.enforcement {
+            o.enforcement = e.parse().map_err(ConfigError)?;
         }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;
@@ -121,7 +130,9 @@ async fn main() {
         }
     };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
-    tracing::info!(%addr, "keytrail listening");
+    // The readiness line, whatever RUST_LOG says: scripts and harnesses wait for it (and read
+    // the port from it when --listen asked for port 0).
+    eprintln!("keytrail listening on {addr}");
     if let Err(e) = keytrail_server::run(listener, app, shutdown_signal()).await {
         eprintln!("keytrail: {e}");
         std::process::exit(1);

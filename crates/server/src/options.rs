@@ -4,6 +4,29 @@ use std::path::PathBuf;
 
 use crate::config::{ConfigError, ConfigFile};
 
+/// `--enforcement`: what a policy denial does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    /// Denied calls are refused, as AWS refuses them.
+    #[default]
+    Strict,
+    /// Every call goes through; each one strict enforcement would have denied is listed at
+    /// `GET /_keytrail/denials` and logged as a warning.
+    Report,
+}
+
+impl std::str::FromStr for Enforcement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "strict" => Ok(Enforcement::Strict),
+            "report" => Ok(Enforcement::Report),
+            other => Err(format!("'{other}' is not strict or report")),
+        }
+    }
+}
+
 /// Everything keytrail can be told at start-up.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -23,6 +46,8 @@ pub struct Options {
     pub verify_signatures: bool,
     /// Refuse unknown access keys.
     pub strict_credentials: bool,
+    /// Whether policy denials are enforced, or only reported (`--enforcement`).
+    pub enforcement: Enforcement,
     /// The config file's principals and seeds (empty without `--config`).
     pub file: ConfigFile,
     /// Where trail log files go (the directory that stands for S3) when there is no `data_dir`;
@@ -77,6 +102,7 @@ impl Default for Options {
             events_out: None,
             verify_signatures: false,
             strict_credentials: false,
+            enforcement: Enforcement::Strict,
             file: ConfigFile::default(),
             trail_dir: None,
             trail_delivery_seconds: 300,
@@ -122,6 +148,9 @@ impl Options {
         }
         self.verify_signatures |= file.verify_signatures.unwrap_or(false);
         self.strict_credentials |= file.strict_credentials.unwrap_or(false);
+        if let Some(e) = file.enforcement {
+            self.enforcement = e;
+        }
         self.file = file;
         self
     }

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 pub struct CallFacts<'a> {
     /// Who called.
     pub caller: &'a Caller,
-    /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
+    /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com` or `sts.amazonaws.com`.
     pub event_source: &'static str,
     /// The API name.
     pub event_name: &'static str,
@@ -40,6 +40,8 @@ pub struct CallResult<'a> {
     pub additional_event_data: Option<Value>,
     /// Resources touched.
     pub resources: &'a [TouchedResource],
+    /// Their CloudTrail `type`: `AWS::KMS::Key` for KMS, `AWS::IAM::Role` for STS.
+    pub resource_type: &'static str,
 }
 
 /// The records of one API call: the caller's copy, plus one copy for each other account whose
@@ -47,7 +49,11 @@ pub struct CallResult<'a> {
 /// A failed or denied cross-account call is recorded in the caller's account only.
 pub fn api_call_records(facts: &CallFacts<'_>, result: CallResult<'_>) -> Vec<CloudTrailRecord> {
     let caller_account = facts.caller.account().to_string();
-    let resources: Vec<Resource> = result.resources.iter().map(|r| Resource::kms(&r.account, &r.arn)).collect();
+    let resources: Vec<Resource> = result
+        .resources
+        .iter()
+        .map(|r| Resource { account_id: r.account.clone(), resource_type: result.resource_type.into(), arn: r.arn.clone() })
+        .collect();
     let mut owners: Vec<String> = Vec::new();
     if result.error.is_none() {
         for r in result.resources {

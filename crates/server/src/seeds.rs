@@ -43,6 +43,7 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
                 role_id: role_id.clone(),
                 session: s.name.clone(),
                 created: created.clone(),
+                attributes: Default::default(),
             };
             dir.insert(
                 &s.access_key_id,
@@ -51,6 +52,16 @@ pub fn credential_directory(cfg: &ConfigFile, default_account: &str, strict: boo
         }
     }
     dir
+}
+
+/// The roles STS can hand out sessions of, with their trust policies (validated at load).
+pub fn sts_roles(cfg: &ConfigFile) -> Vec<keytrail_sts::Role> {
+    cfg.roles
+        .iter()
+        .map(|r| {
+            keytrail_sts::Role::new(&r.account, &r.name, r.trust_policy.as_deref(), r.max_session_duration).expect("validated at load")
+        })
+        .collect()
 }
 
 /// Adds the seeded keys and aliases that do not exist yet; returns what changed.

@@ -44,10 +44,14 @@ fn amz_date(t: OffsetDateTime) -> String {
     t.format(format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap_or_default()
 }
 
-/// Verifies the request's signature against the configured secret of its access key.
+/// Verifies the request's signature against the secret of its access key: configured, or
+/// issued by STS.
 pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) -> Result<(), ApiError> {
-    let Some(key) = app.credentials.configured(&auth.access_key_id) else {
-        return Ok(());
+    let issued = app.credentials.issued(&auth.access_key_id);
+    let secret = match (app.credentials.configured(&auth.access_key_id), &issued) {
+        (Some(key), _) => key.secret.as_str(),
+        (None, Some(session)) => session.secret(),
+        (None, None) => return Ok(()),
     };
     let date_header = parts.headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
         ApiError::bad_request(
@@ -98,9 +102,9 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
         region: &auth.region,
         service: &auth.service,
     };
-    let expected = match app.signing_keys.signature(&request, &key.secret) {
+    let expected = match app.signing_keys.signature(&request, secret) {
         Some(signature) => signature,
-        None => reference_signature(&request, &key.secret)?,
+        None => reference_signature(&request, secret)?,
     };
     if !keytrail_iam::credentials::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(invalid(

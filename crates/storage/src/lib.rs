@@ -54,6 +54,8 @@ pub mod kinds {
     pub const GRANT: &str = "grant";
     /// A trail.
     pub const TRAIL: &str = "trail";
+    /// Temporary credentials STS issued (secret wrapped under the root key).
+    pub const STS_SESSION: &str = "sts_session";
     /// Bookkeeping: the clock offset, the last sequence number.
     pub const META: &str = "meta";
 }
@@ -168,7 +170,7 @@ impl Storage {
         // half the commits of a CreateKey run (perf, uprobe on pcache1TruncateUnsafe).
         conn.execute_batch("PRAGMA cache_size=-2048;")?;
         let checkpointer = checkpoint::Checkpointer::start(&db_path)?;
-        let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind = 'key'", [], |r| r.get(0))?;
+        let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind IN ('key', 'sts_session')", [], |r| r.get(0))?;
         let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
         let event_count: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let max_seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
@@ -260,6 +262,24 @@ impl Storage {
     /// A delete of `(kind, id)`: pass it to [`Storage::commit`].
     pub fn delete_op(kind: &str, id: &str) -> StateOp {
         StateOp::Delete { kind: kind.into(), id: id.into() }
+    }
+
+    /// `secret` wrapped (AES-256-GCM) under the data dir's root key, bound to `aad`: how other
+    /// secrets than key material (STS sessions' secret access keys) reach the database.
+    pub fn wrap_secret(&self, aad: &[u8], secret: &[u8]) -> Result<Vec<u8>, StorageError> {
+        self.shared.root.wrap(aad, secret)
+    }
+
+    /// The secret [`Storage::wrap_secret`] wrapped with the same `aad`.
+    pub fn unwrap_secret(&self, aad: &[u8], wrapped: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, StorageError> {
+        self.shared.root.unwrap(aad, wrapped)
+    }
+
+    /// Commits `ops` (puts and deletes of other kinds) and waits, for code that may block (start-up).
+    pub fn apply_blocking(&self, store: &KeyStore, ops: Vec<StateOp>, clock_offset: time::Duration) -> Result<(), StorageError> {
+        let (tx, done) = std::sync::mpsc::channel();
+        self.queue(store, &[], ops, clock_offset, Ack::Blocking(tx))?;
+        done.recv().unwrap_or_else(|_| Err(closed()))
     }
 
     /// The event history of this data dir, for `Recorder::with_log`.

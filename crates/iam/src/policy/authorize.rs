@@ -216,6 +216,7 @@ mod tests {
             role_id: "AROA".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         }
     }
 

@@ -141,8 +141,26 @@ impl<'a> RequestContext<'a> {
         context.put("aws:principaltype", principal_type.to_owned());
         context.put("aws:userid", principal.principal_id());
         context.put("aws:principalisawsservice", "false".to_owned());
-        if let Principal::User { name, .. } = principal {
-            context.put("aws:username", name.clone());
+        match principal {
+            Principal::User { name, .. } => context.put("aws:username", name.clone()),
+            Principal::AssumedRole { attributes, .. } => {
+                // A session's keys (IAM User Guide, "AWS global condition context keys"):
+                // aws:MultiFactorAuthPresent is present for temporary credentials only, true when
+                // AssumeRole was called with MFA; aws:SourceIdentity persists along a role chain.
+                let mfa = if attributes.mfa_authenticated { "true" } else { "false" };
+                context.put("aws:multifactorauthpresent", mfa.to_owned());
+                if let Some(source) = &attributes.source_identity {
+                    context.put("aws:sourceidentity", source.clone());
+                }
+                if !attributes.tags.is_empty() {
+                    context.families.push(Family {
+                        prefix_lower: "aws:principaltag/",
+                        compute: Box::new(move || fold_names(attributes.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+                        members: OnceCell::new(),
+                    });
+                }
+            }
+            Principal::Root { .. } => {}
         }
         context
     }
@@ -184,14 +202,24 @@ impl<'a> RequestContext<'a> {
         }
         if let Principal::AssumedRole { created, .. } = principal {
             context.put("aws:tokenissuetime", created.clone());
-            context.put("aws:multifactorauthpresent", "false".to_owned());
         }
         context.defer("aws:currenttime", move || ConditionValue::Single(now.format(CURRENT_TIME).unwrap_or_default()));
         context.defer("aws:epochtime", move || ConditionValue::Single(now.unix_timestamp().to_string()));
+        // The role's (or user's) IAM tags; a session tag overrides a role tag of the same key
+        // (IAM User Guide, "Passing session tags in AWS STS": "session tags override role tags").
+        let session_tags: &'a [(String, String)] = match principal {
+            Principal::AssumedRole { attributes, .. } => &attributes.tags,
+            _ => &[],
+        };
         if !principal_tags.is_empty() {
+            context.families.retain(|f| f.prefix_lower != "aws:principaltag/");
             context.families.push(Family {
                 prefix_lower: "aws:principaltag/",
-                compute: Box::new(move || fold_names(principal_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+                compute: Box::new(move || {
+                    let overridden = |k: &str| session_tags.iter().any(|(s, _)| s.eq_ignore_ascii_case(k));
+                    let role = principal_tags.iter().filter(|(k, _)| !overridden(k));
+                    fold_names(role.chain(session_tags).map(|(k, v)| (k.as_str(), v.as_str())))
+                }),
                 members: OnceCell::new(),
             });
         }
@@ -378,6 +406,7 @@ mod tests {
             role_id: "AROAEXAMPLE".into(),
             session: "ci".into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         }
     }
 
@@ -390,6 +419,30 @@ mod tests {
         assert_eq!(single(&context, "aws:userid").as_deref(), Some("AROAEXAMPLE:ci"));
         assert_eq!(single(&context, "aws:PrincipalAccount").as_deref(), Some("444455556666"));
         assert!(context.get("aws:username").is_none());
+    }
+
+    #[test]
+    fn a_session_carries_its_tags_and_mfa() {
+        let attributes = crate::principal::SessionAttributes {
+            mfa_authenticated: true,
+            tags: vec![("Project".into(), "blue".into())],
+            transitive_tag_keys: Vec::new(),
+            source_identity: Some("alice".into()),
+        };
+        let principal = Principal::AssumedRole {
+            account: "444455556666".into(),
+            role: "app".into(),
+            role_id: "AROAEXAMPLE".into(),
+            session: "ci".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            attributes: std::sync::Arc::new(attributes),
+        };
+        let context = RequestContext::new(&principal, "kms:Decrypt", "k");
+        assert_eq!(single(&context, "aws:PrincipalTag/project").as_deref(), Some("blue"));
+        assert_eq!(single(&context, "aws:MultiFactorAuthPresent").as_deref(), Some("true"));
+        assert_eq!(single(&context, "aws:SourceIdentity").as_deref(), Some("alice"));
+        let user = Principal::User { account: "111122223333".into(), name: "alice".into(), unique_id: "AIDAEXAMPLE".into() };
+        assert!(RequestContext::new(&user, "kms:Encrypt", "k").get("aws:MultiFactorAuthPresent").is_none());
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub enum PolicyKind {
     KeyPolicy,
     /// An IAM user's or role's policy (identity-based): statements name no principal.
     IdentityPolicy,
+    /// A role's trust policy (who may assume it, `sts:AssumeRole`): every statement names a
+    /// `Principal` or `NotPrincipal`, and none a `Resource` — IAM refuses one there ("Has
+    /// prohibited field Resource"), the role itself being the resource.
+    TrustPolicy,
 }
 
 /// A parsed, validated policy. Cheap to clone (shared), and keeps the text it was parsed from,
@@ -203,6 +207,18 @@ mod tests {
         assert_eq!(statement.actions.patterns, ["kms:encrypt", "kms:decrypt"]);
         assert_eq!(statement.conditions.len(), 1);
         assert!(statement.principals.is_some());
+    }
+
+    #[test]
+    fn trust_policies_name_principals_and_no_resource() {
+        const TRUST: PolicyKind = PolicyKind::TrustPolicy;
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
+            "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}]}"#;
+        let policy = PolicyDocument::parse(text, TRUST).unwrap();
+        assert!(policy.statements()[0].principals.is_some() && policy.reads_context());
+        let with_resource = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+        assert!(error(with_resource, TRUST).contains("prohibited field Resource"));
+        assert!(error(r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#, TRUST).contains("missing Principal"));
     }
 
     #[test]

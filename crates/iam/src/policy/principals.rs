@@ -201,6 +201,7 @@ mod tests {
             role_id: "AROA".into(),
             session: session.into(),
             created: "2024-01-01T00:00:00Z".into(),
+            attributes: Default::default(),
         }
     }
 

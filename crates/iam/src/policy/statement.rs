@@ -34,7 +34,7 @@ pub(crate) struct Statement {
     pub(crate) effect: Effect,
     pub(crate) actions: ActionSet,
     pub(crate) resources: ResourceSet,
-    /// Present exactly for key policies.
+    /// Present exactly for key and trust policies.
     pub(crate) principals: Option<PrincipalSet>,
     pub(crate) conditions: Vec<Condition>,
 }
@@ -58,10 +58,17 @@ pub(crate) fn parse_statement(raw: &Map<String, Value>, kind: PolicyKind, variab
     };
     let (actions, negated) = exactly_one(raw, "Action", "NotAction")?;
     let actions = ActionSet { patterns: parse_actions(actions)?, negated };
-    let (resources, negated) = exactly_one(raw, "Resource", "NotResource")?;
-    let resources = ResourceSet { patterns: parse_resources(resources, variables)?, negated };
+    let resources = if kind == PolicyKind::TrustPolicy {
+        if raw.contains_key("Resource") || raw.contains_key("NotResource") {
+            return Err("Has prohibited field Resource".into());
+        }
+        ResourceSet { patterns: vec![Pattern::new("*".into(), false)], negated: false }
+    } else {
+        let (resources, negated) = exactly_one(raw, "Resource", "NotResource")?;
+        ResourceSet { patterns: parse_resources(resources, variables)?, negated }
+    };
     let principals = match kind {
-        PolicyKind::KeyPolicy => {
+        PolicyKind::KeyPolicy | PolicyKind::TrustPolicy => {
             let (value, negated) = exactly_one(raw, "Principal", "NotPrincipal")?;
             Some(PrincipalSet::parse(value, negated).map_err(str::to_owned)?)
         }

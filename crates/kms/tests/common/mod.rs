@@ -39,6 +39,7 @@ pub fn session(account: &str, role: &str, statements: &[&str]) -> Who {
         role_id: format!("AROA{}", role.to_uppercase()),
         session: "ci".into(),
         created: "2024-01-01T00:00:00Z".into(),
+        attributes: Default::default(),
     };
     Who { principal, policies: statements.iter().map(|s| identity_policy(s)).collect(), tags: Vec::new() }
 }
