@@ -1,4 +1,6 @@
-//! Decrypt: finds the key from the ciphertext blob itself; a KeyId, if sent, must agree.
+//! Decrypt: finds the key from the ciphertext blob itself; a KeyId, if sent, must agree. An
+//! asymmetric ciphertext (raw RSAES-OAEP / SM2PKE output, AWS's format) carries no key id, so
+//! AWS requires `KeyId` for it: a KeyId naming an RSA or SM2 key decrypts the bytes as such.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -44,17 +46,17 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
 
     let (arn, plaintext, material_id) =
         open(kms, ctx, blob.bytes(), req.key_id.as_deref(), &context, &tokens, &algorithm, "kms:Decrypt", req.dry_run)?;
-    ctx.additional_event_data = Some(json!({ "keyMaterialId": material_id }));
-    Ok(json!({
-        "KeyId": arn,
-        "Plaintext": b64(&plaintext),
-        "EncryptionAlgorithm": algorithm,
-        "KeyMaterialId": material_id,
-    }))
+    let mut response = json!({ "KeyId": arn, "Plaintext": b64(&plaintext), "EncryptionAlgorithm": algorithm });
+    if let Some(material_id) = material_id {
+        ctx.additional_event_data = Some(json!({ "keyMaterialId": material_id }));
+        response["KeyMaterialId"] = json!(material_id);
+    }
+    Ok(response)
 }
 
 /// Decrypts `blob` for Decrypt and ReEncrypt: resolves the key from the blob, checks `key_id`
-/// (if sent) names the same key, authorizes `action`, and returns (key ARN, plaintext, material id).
+/// (if sent) names the same key, authorizes `action`, and returns (key ARN, plaintext, material
+/// id — symmetric keys only).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn open(
     kms: &Kms,
@@ -66,8 +68,20 @@ pub(crate) fn open(
     algorithm: &str,
     action: &'static str,
     dry_run_flag: Option<bool>,
-) -> Result<(String, zeroize::Zeroizing<Vec<u8>>, String), KmsError> {
-    let parsed = CiphertextBlob::parse(blob)?;
+) -> Result<(String, zeroize::Zeroizing<Vec<u8>>, Option<String>), KmsError> {
+    let parsed = CiphertextBlob::parse(blob);
+    if let Some(key_id) = key_id {
+        // Resolved without noting it first: a symmetric blob that does not parse records no key.
+        let named = kms.store.resolve(ctx.account(), ctx.region(), key_id, AliasUse::Allowed);
+        if let Ok(named) = named {
+            if kms.store.with_key(&named, Key::is_asymmetric).unwrap_or(false) {
+                kms.resolve(ctx, key_id, AliasUse::Allowed)?;
+                let plain = open_asymmetric(kms, ctx, &named, blob, context, tokens, algorithm, action, dry_run_flag, key_id)?;
+                return Ok((named, plain, None));
+            }
+        }
+    }
+    let parsed = parsed?;
     let blob_arn = parsed.header.key_arn();
     if let Some(key_id) = key_id {
         let named = kms.resolve(ctx, key_id, AliasUse::Allowed)?;
@@ -93,5 +107,32 @@ pub(crate) fn open(
             Ok((decrypt(&parsed, &material.secret, context)?, material.id.clone()))
         },
     )?;
-    Ok((blob_arn, zeroize::Zeroizing::new(plain), material_id))
+    Ok((blob_arn, zeroize::Zeroizing::new(plain), Some(material_id)))
+}
+
+/// Decrypts a raw asymmetric ciphertext under the RSA or SM2 key `arn` the request named.
+#[allow(clippy::too_many_arguments)]
+fn open_asymmetric(
+    kms: &Kms,
+    ctx: &CallContext<'_>,
+    arn: &str,
+    blob: &[u8],
+    context: &EncryptionContext,
+    tokens: &[String],
+    algorithm: &str,
+    action: &'static str,
+    dry_run_flag: Option<bool>,
+    sent: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, KmsError> {
+    let caller = ctx.caller;
+    kms.read_key(
+        arn,
+        |key| kms.authorize(&crypto_access(caller, action, key, context, sent, tokens, algorithm)),
+        |key: &Key| {
+            check_encrypt_key(key, "Decrypt", algorithm)?;
+            super::encrypt::check_asymmetric_request(key, context)?;
+            dry_run(dry_run_flag)?;
+            key.private_key()?.decrypt(algorithm, blob)
+        },
+    )
 }
