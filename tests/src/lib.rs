@@ -3,6 +3,7 @@
 //! Every end-to-end test goes through here, so the server is exercised exactly as users run it:
 //! over HTTP, with SigV4-signed requests from `aws-sdk-kms` and `aws-sdk-cloudtrail`.
 
+pub mod openssl;
 pub mod trail_files;
 
 use std::net::SocketAddr;

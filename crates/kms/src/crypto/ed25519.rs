@@ -7,7 +7,7 @@
 //! Ed25519; ed25519-dalek does Ed25519ph (ring has none) and verification.
 
 use ed25519_dalek::{Signature, SigningKey};
-use pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use pkcs8::DecodePrivateKey;
 use sha2::{Digest, Sha512};
 use signature::{Signer, Verifier};
 use spki::EncodePublicKey;
@@ -22,14 +22,18 @@ pub(crate) struct Ed25519Key {
     ring: Option<ring::signature::Ed25519KeyPair>,
 }
 
-/// A new key as PKCS#8 DER (RFC 8410, version 1: the seed only, as OpenSSL writes it).
+/// The DER of a version-1 Ed25519 `PrivateKeyInfo` up to its 32-byte seed (RFC 8410 §7):
+/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
+const PKCS8_V1_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/// A new key as PKCS#8 DER, version 1 (the seed only), which is what OpenSSL writes and what
+/// OpenSSL 3.0 reads: ed25519-dalek's own encoding is version 2, which OpenSSL 3.0 refuses.
 pub(crate) fn generate() -> Result<Zeroizing<Vec<u8>>, KmsError> {
     let seed = Zeroizing::new(super::random_bytes(32));
-    let mut bytes = [0u8; 32];
-    bytes.copy_from_slice(&seed);
-    let key = SigningKey::from_bytes(&bytes);
-    zeroize::Zeroize::zeroize(&mut bytes);
-    key.to_pkcs8_der().map(|d| Zeroizing::new(d.as_bytes().to_vec())).map_err(|_| internal("Ed25519 key encoding failed."))
+    let mut der = Zeroizing::new(Vec::with_capacity(48));
+    der.extend_from_slice(&PKCS8_V1_PREFIX);
+    der.extend_from_slice(&seed);
+    Ok(der)
 }
 
 impl Ed25519Key {

@@ -175,7 +175,7 @@ pub(crate) fn check_spec_and_usage(spec_name: &str, usage: &str, region: &str) -
 
 /// Fresh key material for `spec`: 32 random bytes (AES-256), the HMAC key length's random bytes,
 /// or a new private key as PKCS#8 DER.
-pub(crate) fn new_material(spec: &SpecInfo) -> Result<Vec<u8>, KmsError> {
+pub fn new_material(spec: &SpecInfo) -> Result<Vec<u8>, KmsError> {
     Ok(match spec.family {
         Family::Symmetric => random_bytes(32),
         Family::Hmac(bits) => random_bytes(crate::crypto::hmac::key_len(bits)),

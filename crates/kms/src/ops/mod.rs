@@ -26,6 +26,7 @@ mod shared_secret;
 mod sign;
 pub(crate) mod tags;
 
+pub use create_key::new_material;
 use serde_json::Value;
 
 use crate::{CallContext, ErrorCode, Kms, KmsError};
