@@ -640,3 +640,44 @@ async fn events_out_gets_one_json_line_per_record() {
     assert_eq!(serde_json::from_str::<Value>(lines[3]).unwrap()["errorCode"], "NotFoundException");
     assert_eq!(serde_json::from_str::<Value>(lines[6]).unwrap()["awsRegion"], "eu-west-1");
 }
+
+#[tokio::test]
+async fn sign_and_verify_records_match_aws_examples_field_by_field() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+    let t = Recorded::start().await;
+    let kms = &t.kms;
+    let key = kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify).send().await.unwrap().key_metadata.unwrap();
+    let keys = [(EXAMPLE_OTHER_KEY, key.key_id.as_str())];
+    let out = kms
+        .sign()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .message_type(MessageType::Raw)
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    t.check(out.request_id().unwrap(), "Sign-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+    let out = kms
+        .verify()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .message_type(MessageType::Raw)
+        .signature(out.signature.unwrap())
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.signature_valid());
+    t.check(out.request_id().unwrap(), "Verify-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+    // Left out, the message type is RAW in the record too (as AWS's examples always show it).
+    let out = kms
+        .sign()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    t.check(out.request_id().unwrap(), "Sign-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+}
