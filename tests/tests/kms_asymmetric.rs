@@ -745,3 +745,162 @@ async fn rsa_3072_and_4096_keys_sign_and_encrypt() {
         assert_eq!(d.plaintext().unwrap().as_ref().len(), max);
     }
 }
+
+/// Bob: an IAM user whose identity policy lets him create only P-256 keys; everything else he
+/// may do comes from key policies and grants.
+const BOB_CONFIG: &str = r#"
+[[users]]
+account = "111122223333"
+name = "bob"
+access_key_id = "AKIABOB0000000000001"
+secret_access_key = "bob-secret"
+policies = ['''{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*","Condition":{"StringEquals":{"kms:KeySpec":"ECC_NIST_P256"}}}]}''']
+"#;
+
+fn key_policy(bob_statement: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},{bob_statement}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn condition_keys_and_grants_govern_the_new_operations() {
+    use aws_sdk_kms::types::{DataKeyPairSpec, GrantOperation, MacAlgorithmSpec};
+    let s = Server::start_with(keytrail_server::Options::from_config(BOB_CONFIG).unwrap()).await;
+    let kms = s.kms();
+    let bob = s.kms_as("AKIABOB0000000000001", "bob-secret", "us-east-1");
+    let bob_arn = format!("arn:aws:iam::{ACCOUNT}:user/bob");
+    let allow = |action: &str, key: &str, value: &str| {
+        key_policy(&format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{bob_arn}"}},"Action":"{action}","Resource":"*","Condition":{{"StringEquals":{{"{key}":"{value}"}}}}}}"#
+        ))
+    };
+    let with_policy = |spec: &'static str, usage: &'static str, policy: String| {
+        let kms = kms.clone();
+        async move {
+            kms.create_key()
+                .key_spec(KeySpec::from(spec))
+                .key_usage(KeyUsageType::from(usage))
+                .policy(policy)
+                .send()
+                .await
+                .unwrap()
+                .key_metadata
+                .unwrap()
+                .key_id
+        }
+    };
+
+    // kms:MessageType and kms:SigningAlgorithm.
+    let signer = with_policy("ECC_NIST_P256", "SIGN_VERIFY", allow("kms:Sign", "kms:MessageType", "DIGEST")).await;
+    let digest = vec![3u8; 32];
+    let sign = |mt: MessageType, msg: Vec<u8>| {
+        bob.sign().key_id(&signer).message(Blob::new(msg)).message_type(mt).signing_algorithm(SigningAlgorithmSpec::EcdsaSha256).send()
+    };
+    sign(MessageType::Digest, digest.clone()).await.expect("DIGEST is allowed");
+    let f = failure(sign(MessageType::Raw, b"raw".to_vec()).await.unwrap_err());
+    assert_eq!(f.code, "AccessDeniedException", "RAW is not: {f:?}");
+    let alg_signer = with_policy("RSA_2048", "SIGN_VERIFY", allow("kms:Sign", "kms:SigningAlgorithm", "RSASSA_PSS_SHA_256")).await;
+    let sign_alg = |alg: SigningAlgorithmSpec| bob.sign().key_id(&alg_signer).message(Blob::new("m")).signing_algorithm(alg).send();
+    sign_alg(SigningAlgorithmSpec::RsassaPssSha256).await.expect("PSS allowed");
+    assert_eq!(failure(sign_alg(SigningAlgorithmSpec::RsassaPkcs1V15Sha256).await.unwrap_err()).code, "AccessDeniedException");
+
+    // kms:MacAlgorithm.
+    let mac = with_policy("HMAC_256", "GENERATE_VERIFY_MAC", allow("kms:GenerateMac", "kms:MacAlgorithm", "HMAC_SHA_256")).await;
+    bob.generate_mac().key_id(&mac).message(Blob::new("m")).mac_algorithm(MacAlgorithmSpec::HmacSha256).send().await.expect("allowed");
+    let f = failure(
+        bob.verify_mac()
+            .key_id(&mac)
+            .message(Blob::new("m"))
+            .mac(Blob::new(vec![0u8; 32]))
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(f.code, "AccessDeniedException", "VerifyMac is another action");
+
+    // kms:KeyAgreementAlgorithm.
+    let agree = with_policy("ECC_NIST_P256", "KEY_AGREEMENT", allow("kms:DeriveSharedSecret", "kms:KeyAgreementAlgorithm", "ECDH")).await;
+    let peer = public_key(&kms, &agree).await;
+    bob.derive_shared_secret()
+        .key_id(&agree)
+        .key_agreement_algorithm(KeyAgreementAlgorithmSpec::Ecdh)
+        .public_key(Blob::new(peer))
+        .send()
+        .await
+        .expect("ECDH allowed");
+
+    // kms:EncryptionAlgorithm on an RSA key.
+    let rsa = with_policy("RSA_2048", "ENCRYPT_DECRYPT", allow("kms:Encrypt", "kms:EncryptionAlgorithm", "RSAES_OAEP_SHA_256")).await;
+    let enc = |a: EncryptionAlgorithmSpec| bob.encrypt().key_id(&rsa).plaintext(Blob::new("m")).encryption_algorithm(a).send();
+    enc(EncryptionAlgorithmSpec::RsaesOaepSha256).await.expect("SHA-256 OAEP allowed");
+    assert_eq!(failure(enc(EncryptionAlgorithmSpec::RsaesOaepSha1).await.unwrap_err()).code, "AccessDeniedException");
+
+    // kms:DataKeyPairSpec.
+    let wrap = kms
+        .create_key()
+        .policy(allow("kms:GenerateDataKeyPair", "kms:DataKeyPairSpec", "ECC_NIST_P256"))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let pair = |spec: DataKeyPairSpec| bob.generate_data_key_pair().key_id(&wrap).key_pair_spec(spec).send();
+    pair(DataKeyPairSpec::EccNistP256).await.expect("P-256 pairs allowed");
+    assert_eq!(failure(pair(DataKeyPairSpec::EccNistP384).await.unwrap_err()).code, "AccessDeniedException");
+
+    // kms:KeySpec in bob's identity policy, at CreateKey.
+    bob.create_key().key_spec(KeySpec::EccNistP256).key_usage(KeyUsageType::SignVerify).send().await.expect("P-256 keys allowed");
+    let f = failure(bob.create_key().key_spec(KeySpec::EccNistP384).key_usage(KeyUsageType::SignVerify).send().await.unwrap_err());
+    assert_eq!(f.code, "AccessDeniedException");
+
+    // Grants for the new operations: with none, bob can do nothing with a default-policy key.
+    let (plain_signer, _) = create(&kms, "ECC_NIST_P256", "SIGN_VERIFY").await;
+    let (plain_mac, _) = create(&kms, "HMAC_384", "GENERATE_VERIFY_MAC").await;
+    let bob_sign = || bob.sign().key_id(&plain_signer).message(Blob::new("m")).signing_algorithm(SigningAlgorithmSpec::EcdsaSha256).send();
+    let bob_mac = || bob.generate_mac().key_id(&plain_mac).message(Blob::new("m")).mac_algorithm(MacAlgorithmSpec::HmacSha384).send();
+    assert_eq!(failure(bob_sign().await.unwrap_err()).code, "AccessDeniedException");
+    assert_eq!(failure(bob.get_public_key().key_id(&plain_signer).send().await.unwrap_err()).code, "AccessDeniedException");
+    assert_eq!(failure(bob_mac().await.unwrap_err()).code, "AccessDeniedException");
+    for (key, ops) in [
+        (&plain_signer, vec![GrantOperation::Sign, GrantOperation::Verify, GrantOperation::GetPublicKey]),
+        (&plain_mac, vec![GrantOperation::GenerateMac, GrantOperation::VerifyMac]),
+    ] {
+        kms.create_grant().key_id(key).grantee_principal(&bob_arn).set_operations(Some(ops)).send().await.unwrap();
+    }
+    let sig = bob_sign().await.expect("the grant allows Sign").signature.unwrap();
+    bob.verify()
+        .key_id(&plain_signer)
+        .message(Blob::new("m"))
+        .signature(sig)
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .expect("and Verify");
+    bob.get_public_key().key_id(&plain_signer).send().await.expect("and GetPublicKey");
+    let tag = bob_mac().await.expect("the grant allows GenerateMac").mac.unwrap();
+    bob.verify_mac()
+        .key_id(&plain_mac)
+        .message(Blob::new("m"))
+        .mac(tag)
+        .mac_algorithm(MacAlgorithmSpec::HmacSha384)
+        .send()
+        .await
+        .expect("and VerifyMac");
+    // A grant for Sign does not allow DeriveSharedSecret or Decrypt.
+    assert_eq!(
+        failure(
+            bob.derive_shared_secret()
+                .key_id(&plain_signer)
+                .key_agreement_algorithm(KeyAgreementAlgorithmSpec::Ecdh)
+                .public_key(Blob::new(vec![1u8; 10]))
+                .send()
+                .await
+                .unwrap_err()
+        )
+        .code,
+        "AccessDeniedException"
+    );
+}
