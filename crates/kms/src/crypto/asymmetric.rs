@@ -43,7 +43,7 @@ impl MessageType {
 
 /// A `KMSInternalException` for a failure that is keytrail's, not the caller's.
 pub fn internal(what: &str) -> KmsError {
-    KmsError::new(ErrorCode::KmsInternal, format!("{what}"))
+    KmsError::new(ErrorCode::KmsInternal, what.to_string())
 }
 
 /// Key material that does not parse as the key spec says (a damaged store or a bad seed).

@@ -54,6 +54,9 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     Ok(response)
 }
 
+/// What [`open`] gives back: the key ARN, the plaintext, and the material id (symmetric keys only).
+pub(crate) type Opened = (String, zeroize::Zeroizing<Vec<u8>>, Option<String>);
+
 /// Decrypts `blob` for Decrypt and ReEncrypt: resolves the key from the blob, checks `key_id`
 /// (if sent) names the same key, authorizes `action`, and returns (key ARN, plaintext, material
 /// id — symmetric keys only).
@@ -68,7 +71,7 @@ pub(crate) fn open(
     algorithm: &str,
     action: &'static str,
     dry_run_flag: Option<bool>,
-) -> Result<(String, zeroize::Zeroizing<Vec<u8>>, Option<String>), KmsError> {
+) -> Result<Opened, KmsError> {
     let parsed = CiphertextBlob::parse(blob);
     if let Some(key_id) = key_id {
         // Resolved without noting it first: a symmetric blob that does not parse records no key.
