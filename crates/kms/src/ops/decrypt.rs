@@ -73,21 +73,23 @@ pub(crate) fn open(
     dry_run_flag: Option<bool>,
 ) -> Result<Opened, KmsError> {
     let parsed = CiphertextBlob::parse(blob);
-    if let Some(key_id) = key_id {
-        // Resolved without noting it first: a symmetric blob that does not parse records no key.
-        let named = kms.store.resolve(ctx.account(), ctx.region(), key_id, AliasUse::Allowed);
-        if let Ok(named) = named {
-            if kms.store.with_key(&named, Key::is_asymmetric).unwrap_or(false) {
-                kms.resolve(ctx, key_id, AliasUse::Allowed)?;
-                let plain = open_asymmetric(kms, ctx, &named, blob, context, tokens, algorithm, action, dry_run_flag, key_id)?;
-                return Ok((named, plain, None));
-            }
+    // Resolved once, and noted as a resource only once known to be wanted: a symmetric blob that
+    // does not parse records no key, as before asymmetric keys existed.
+    let named = key_id.map(|k| kms.store.resolve(ctx.account(), ctx.region(), k, AliasUse::Allowed));
+    if let (Some(Ok(arn)), Some(key_id)) = (&named, key_id) {
+        // The common case — a keytrail blob of the named key — skips the asymmetric check.
+        let ours = parsed.as_ref().is_ok_and(|p| p.header.key_arn() == *arn);
+        if !ours && kms.store.with_key(arn, Key::is_asymmetric).unwrap_or(false) {
+            Kms::note_key(ctx, arn);
+            let plain = open_asymmetric(kms, ctx, arn, blob, context, tokens, algorithm, action, dry_run_flag, key_id)?;
+            return Ok((arn.clone(), plain, None));
         }
     }
     let parsed = parsed?;
     let blob_arn = parsed.header.key_arn();
-    if let Some(key_id) = key_id {
-        let named = kms.resolve(ctx, key_id, AliasUse::Allowed)?;
+    if let Some(named) = named {
+        let named = named?;
+        Kms::note_key(ctx, &named);
         if named != blob_arn {
             return Err(KmsError::incorrect_key());
         }
