@@ -9,18 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{EncryptionAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{EncryptionAlgorithmSpec, MacAlgorithmSpec, SigningAlgorithmSpec};
 use aws_sdk_kms::Client;
 use keytrail_server::Options;
 use keytrail_tests::openssl::{openssl_ok, Scratch};
-use keytrail_tests::Server;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("keytrail-{name}-{}-{nanos}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use keytrail_tests::{create_key_of, files_under, temp_dir, Server};
 
 /// What a key did before the restart, to be checked after it.
 enum Proof {
@@ -73,16 +66,7 @@ async fn make_keys(endpoint: &str) -> Vec<(&'static str, String, Proof)> {
     let wrap = plain.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     for (region, spec, usage, algorithm) in KEYS {
         let kms = client(endpoint, region);
-        let id = kms
-            .create_key()
-            .key_spec(KeySpec::from(*spec))
-            .key_usage(KeyUsageType::from(*usage))
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap()
-            .key_id;
+        let id = create_key_of(&kms, spec, usage).await.key_id;
         let proof = match *usage {
             "SIGN_VERIFY" => {
                 let signature = kms
@@ -246,19 +230,6 @@ async fn every_key_type_survives_a_restart_and_a_seeded_private_key_is_in_no_fil
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// The keytrail binary: `KEYTRAIL_BIN` (as `scripts/test` sets it) or the workspace's debug build.

@@ -13,7 +13,7 @@ use aws_sdk_kms::types::{
 };
 use aws_sdk_kms::Client;
 use keytrail_tests::openssl::{openssl, openssl_ok, Scratch};
-use keytrail_tests::{assert_api_record_shape, failure, Server};
+use keytrail_tests::{assert_api_record_shape, create_key_of, failure, Server};
 use serde_json::{json, Value};
 use sha2_free::digest;
 
@@ -33,15 +33,7 @@ mod sha2_free {
 }
 
 async fn create(kms: &Client, spec: &str, usage: &str) -> (String, String) {
-    let md = kms
-        .create_key()
-        .key_spec(KeySpec::from(spec))
-        .key_usage(KeyUsageType::from(usage))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateKey {spec}/{usage}: {e:?}"))
-        .key_metadata
-        .unwrap();
+    let md = create_key_of(kms, spec, usage).await;
     (md.key_id, md.arn.unwrap())
 }
 

@@ -9,13 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
-    DataKeyPairSpec, DataKeySpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec,
-    SigningAlgorithmSpec,
+    DataKeyPairSpec, DataKeySpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, MacAlgorithmSpec, SigningAlgorithmSpec,
 };
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use keytrail_server::Options;
-use keytrail_tests::{failure, raw_http, Server};
+use keytrail_tests::{create_key_of, failure, raw_http, Server};
 use serde_json::Value;
 
 /// Everything logged in this test binary, at every level.
@@ -214,16 +213,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     // key pairs' private keys, shared secrets and peers' public keys, on success and failure.
     let message = b"MESSAGE-TO-SIGN-never-logged-44d1".to_vec();
     secrets.add("message", &message);
-    let signer = kms
-        .create_key()
-        .key_spec(KeySpec::EccNistP256)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let signer = create_key_of(&kms, "ECC_NIST_P256", "SIGN_VERIFY").await.key_id;
     let signature = kms
         .sign()
         .key_id(&signer)
@@ -258,16 +248,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     );
     assert_eq!(f.code, "InvalidKeyUsageException");
 
-    let mac_key = kms
-        .create_key()
-        .key_spec(KeySpec::Hmac256)
-        .key_usage(KeyUsageType::GenerateVerifyMac)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let mac_key = create_key_of(&kms, "HMAC_256", "GENERATE_VERIFY_MAC").await.key_id;
     let mac = kms
         .generate_mac()
         .key_id(&mac_key)
@@ -301,16 +282,7 @@ async fn no_secret_in_records_events_out_or_logs() {
     );
     assert_eq!(f.code, "KMSInvalidMacException");
 
-    let rsa = kms
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::EncryptDecrypt)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let rsa = create_key_of(&kms, "RSA_2048", "ENCRYPT_DECRYPT").await.key_id;
     let rsa_plain = b"RSA-WRAPPED-SECRET-0c9d2e71".to_vec();
     secrets.add("RSA plaintext", &rsa_plain);
     let rsa_ct = kms
@@ -340,16 +312,7 @@ async fn no_secret_in_records_events_out_or_logs() {
         secrets.add("encrypted data key pair private key", pair.private_key_ciphertext_blob().unwrap().as_ref());
     }
 
-    let agree = kms
-        .create_key()
-        .key_spec(KeySpec::EccNistP256)
-        .key_usage(KeyUsageType::KeyAgreement)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let agree = create_key_of(&kms, "ECC_NIST_P256", "KEY_AGREEMENT").await.key_id;
     let peer = kms.generate_data_key_pair().key_id(&a).key_pair_spec(DataKeyPairSpec::EccNistP256).send().await.unwrap();
     secrets.add("peer public key (a DeriveSharedSecret request member AWS leaves out)", peer.public_key().unwrap().as_ref());
     let shared = kms
