@@ -18,71 +18,30 @@ Starts the built binary (KEYTRAIL_BIN, default target/debug/keytrail) on a free 
 Exits non-zero on the first failure and always stops the server.
 """
 
-import base64
 import hashlib
 import hmac
 import json
 import os
-import re
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.request
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from Crypto.Hash import SHA512
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 from dilithium_py.ml_dsa import ML_DSA_44, ML_DSA_65, ML_DSA_87
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boto3_harness import assert_secrets_absent, expect_error, fail, point_boto3_at, run, start, stop  # noqa: E402
+
 ACCOUNT = "111122223333"
 HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
-
-
-def fail(message):
-    raise AssertionError(message)
-
-
-def expect_error(code, call, **kwargs):
-    """Calls `call(**kwargs)`, which must fail with `code`; returns the request id."""
-    try:
-        call(**kwargs)
-    except ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        return e.response["ResponseMetadata"]["RequestId"]
-    fail(f"expected {code} from {call.__name__}({kwargs.get('KeyId', '')})")
-
-
-def start(binary, work):
-    log = open(os.path.join(work, "keytrail.log"), "wb")
-    env = dict(os.environ, RUST_LOG="trace", NO_COLOR="1")
-    proc = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--events-out", os.path.join(work, "events.jsonl")],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        env=env,
-    )
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", open(log.name, errors="replace").read())
-        m = re.search(r"listening addr=([0-9.]+:[0-9]+)", text)
-        if m:
-            return proc, m.group(1)
-        if proc.poll() is not None:
-            fail(f"keytrail exited with {proc.returncode}: {text}")
-        time.sleep(0.05)
-    proc.kill()
-    fail("keytrail did not report its address")
 
 
 def rid(response):
@@ -109,16 +68,7 @@ def cryptography_verify(public_der, algorithm, message, signature, digest=False)
 
 
 def scenario(addr, work):
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{addr}",
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="dummy-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        os.environ.pop(var, None)
+    point_boto3_at(addr)
     kms = boto3.client("kms", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
     secrets = {}
     expected = {}  # request id -> (eventName, requestParameters, errorCode or None)
@@ -293,11 +243,7 @@ def check_records(addr, work, secrets, expected):
         assert r["resources"][0]["type"] == "AWS::KMS::Key" and r["resources"][0]["ARN"].endswith(params["keyId"]), r
     events_out = open(os.path.join(work, "events.jsonl"), "rb").read()
     places = {"records": raw, "--events-out": events_out, "server log": open(os.path.join(work, "keytrail.log"), "rb").read()}
-    for what, secret in secrets.items():
-        forms = [secret, base64.b64encode(secret), base64.urlsafe_b64encode(secret), secret.hex().encode(), secret.hex().upper().encode()]
-        for place, text in places.items():
-            for form in forms:
-                assert form not in text, f"{what} appears in the {place}"
+    assert_secrets_absent(secrets, places)
     return len(expected)
 
 
@@ -310,52 +256,28 @@ def seeded_hmac(binary, work):
         "key_id = \"77777777-7777-4777-8777-777777777777\"\nkey_spec = \"HMAC_512\"\n"
         f"material_hex = [\"{material.hex()}\"]\naliases = [\"alias/webhook\"]\n"
     )
-    log = open(os.path.join(work, "hmac.log"), "wb")
-    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--config", config], stdout=subprocess.DEVNULL, stderr=log)
+    proc, addr = start(binary, work, "--config", config, log_name="hmac.log")
     try:
-        deadline = time.time() + 10
-        addr = None
-        while time.time() < deadline and addr is None:
-            m = re.search(r"listening addr=([0-9.]+:[0-9]+)", re.sub(r"\x1b\[[0-9;]*m", "", open(log.name, errors="replace").read()))
-            addr = m.group(1) if m else None
-            time.sleep(0.05)
-        assert addr, "the seeded keytrail did not start"
         kms = boto3.client("kms", endpoint_url=f"http://{addr}", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
         body = b'{"event":"push","id":42}'
         mac = kms.generate_mac(KeyId="alias/webhook", Message=body, MacAlgorithm="HMAC_SHA_512")["Mac"]
         assert mac == hmac.new(material, body, hashlib.sha512).digest(), "the MAC is Python's HMAC-SHA512"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def main():
-    binary = os.environ.get("KEYTRAIL_BIN", os.path.join(ROOT, "target", "debug", "keytrail"))
-    if not os.access(binary, os.X_OK):
-        print(f"e2e_boto3_asymmetric: {binary} not found; build it or set KEYTRAIL_BIN", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory() as work:
-        proc, addr = start(binary, work)
+    def body(binary, work):
+        proc, addr = start(binary, work, "--events-out", os.path.join(work, "events.jsonl"))
         try:
-            print(f"e2e_boto3_asymmetric: keytrail on {addr}")
             _, secrets, expected = scenario(addr, work)
             count = check_records(addr, work, secrets, expected)
-            seeded_hmac(binary, work)
-            print(f"e2e_boto3_asymmetric: OK, {count} records checked")
-            return 0
-        except Exception as e:  # report, then let finally stop the server
-            import traceback
-
-            traceback.print_exc()
-            print(f"e2e_boto3_asymmetric: FAIL: {e}", file=sys.stderr)
-            return 1
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
+        seeded_hmac(binary, work)
+        return f"OK, {count} records checked"
+
+    return run("e2e_boto3_asymmetric", body)
 
 
 if __name__ == "__main__":
