@@ -25,3 +25,12 @@ pub(crate) fn algorithm_offered(key: &Key, algorithm: &str, offered: &[&str]) ->
         Err(KmsError::new(ErrorCode::InvalidKeyUsage, format!("Algorithm {algorithm} is incompatible with key spec {}.", key.key_spec)))
     }
 }
+
+/// `Recipient` (a Nitro Enclaves attestation document) is not supported: refused before anything
+/// is done, in every operation that takes it.
+pub(crate) fn no_recipient(recipient: &Option<serde_json::Value>) -> Result<(), KmsError> {
+    match recipient {
+        Some(_) => Err(KmsError::new(ErrorCode::UnsupportedOperation, "keytrail does not support Recipient (Nitro Enclaves attestation).")),
+        None => Ok(()),
+    }
+}

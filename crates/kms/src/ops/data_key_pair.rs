@@ -8,10 +8,10 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::encrypt::{check_encrypt_key, crypto_access, dry_run};
+use super::encrypt::{check_encrypt_key, crypto_access, current_sealing, dry_run};
 use crate::crypto::asymmetric::{self, PrivateKey};
 use crate::crypto::spec::{Family, DATA_KEY_PAIR_SPECS, SM2_REGIONS};
-use crate::crypto::{encrypt, BlobHeader, EncryptionContext};
+use crate::crypto::{encrypt, EncryptionContext};
 use crate::wire::b64;
 use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
 
@@ -33,9 +33,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], with_plaint
     validate::one_of(&pair_spec, "keyPairSpec", DATA_KEY_PAIR_SPECS)?;
     validate::encryption_context(&req.encryption_context, "encryptionContext")?;
     validate::grant_tokens(&req.grant_tokens)?;
-    if req.recipient.is_some() {
-        return Err(KmsError::new(ErrorCode::UnsupportedOperation, "keytrail does not support Recipient (Nitro Enclaves attestation)."));
-    }
+    super::checks::no_recipient(&req.recipient)?;
     let spec = crate::crypto::spec::spec(&pair_spec).ok_or_else(|| KmsError::validation("Unknown KeyPairSpec."))?;
     if spec.family == Family::Sm2 && !SM2_REGIONS.contains(&ctx.region()) {
         return Err(KmsError::new(
@@ -64,9 +62,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], with_plaint
         |key| {
             check_encrypt_key(key, operation, "SYMMETRIC_DEFAULT")?;
             dry_run(req.dry_run)?;
-            let (version, material) = key.current_material().ok_or_else(|| KmsError::invalid_state(&key.arn(), key.state.as_str()))?;
-            let header =
-                BlobHeader { key_id: key.id.clone(), account: key.account.clone(), region: key.region.clone(), material_version: version };
+            let (header, material) = current_sealing(key)?;
             Ok((header, material.secret.clone(), material.id.clone()))
         },
     )?;

@@ -35,12 +35,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let algorithm = algorithm(req.encryption_algorithm, "encryptionAlgorithm")?;
     // Decrypt's record always shows the algorithm, even when the caller left it out.
     ctx.default_param("encryptionAlgorithm", json!(algorithm));
-    if req.recipient.is_some() {
-        return Err(KmsError::new(
-            crate::ErrorCode::UnsupportedOperation,
-            "keytrail does not support Recipient (Nitro Enclaves attestation).",
-        ));
-    }
+    super::checks::no_recipient(&req.recipient)?;
     let context = req.encryption_context.unwrap_or_default();
     let tokens = req.grant_tokens.unwrap_or_default();
 

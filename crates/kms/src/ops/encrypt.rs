@@ -137,7 +137,13 @@ pub(crate) fn check_asymmetric_request(key: &Key, context: &EncryptionContext) -
 
 /// Encrypts under the key's current material; returns the blob and the material id.
 pub(crate) fn seal(key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<(Vec<u8>, String), KmsError> {
+    let (header, material) = current_sealing(key)?;
+    Ok((encrypt(&header, &material.secret, plaintext, context)?, material.id.clone()))
+}
+
+/// The blob header for the key's current material, and that material.
+pub(crate) fn current_sealing(key: &Key) -> Result<(BlobHeader, &crate::key::KeyMaterial), KmsError> {
     let (version, material) = key.current_material().ok_or_else(|| KmsError::invalid_state(&key.arn(), key.state.as_str()))?;
     let header = BlobHeader { key_id: key.id.clone(), account: key.account.clone(), region: key.region.clone(), material_version: version };
-    Ok((encrypt(&header, &material.secret, plaintext, context)?, material.id.clone()))
+    Ok((header, material))
 }

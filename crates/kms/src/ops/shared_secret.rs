@@ -8,7 +8,7 @@ use super::checks::{algorithm_offered, usable_for};
 use super::encrypt::dry_run;
 use crate::authorize::AccessRequest;
 use crate::wire::{b64, Blob};
-use crate::{validate, AliasUse, CallContext, ErrorCode, Kms, KmsError};
+use crate::{validate, AliasUse, CallContext, Kms, KmsError};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -29,9 +29,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
     let peer = validate::required(req.public_key, "publicKey")?;
     validate::secret_length(peer.bytes(), "publicKey", 1, 8192)?;
     validate::grant_tokens(&req.grant_tokens)?;
-    if req.recipient.is_some() {
-        return Err(KmsError::new(ErrorCode::UnsupportedOperation, "keytrail does not support Recipient (Nitro Enclaves attestation)."));
-    }
+    super::checks::no_recipient(&req.recipient)?;
     let tokens = req.grant_tokens.unwrap_or_default();
     let arn = kms.resolve(ctx, &key_id, AliasUse::Allowed)?;
     let caller = ctx.caller;
