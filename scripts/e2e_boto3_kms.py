@@ -10,73 +10,23 @@ plaintext, data key or ciphertext appears in the records, the --events-out file 
 log. Exits non-zero on the first failure and always stops the server.
 """
 
-import base64
 import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boto3_harness import assert_secrets_absent, expect_error, fail, point_boto3_at, run, start, stop  # noqa: E402
+
 ACCOUNT = "111122223333"
 
 
-def fail(message):
-    raise AssertionError(message)
-
-
-def expect_error(code, call, **kwargs):
-    """Calls `call(**kwargs)`, which must fail with `code`; returns the request id."""
-    try:
-        call(**kwargs)
-    except ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        return e.response["ResponseMetadata"]["RequestId"]
-    fail(f"expected {code} from {call.__name__}")
-
-
-def start(binary, work):
-    log = open(os.path.join(work, "keytrail.log"), "wb")
-    env = dict(os.environ, RUST_LOG="trace", NO_COLOR="1")
-    proc = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--events-out", os.path.join(work, "events.jsonl")],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        env=env,
-    )
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", open(log.name, errors="replace").read())
-        m = re.search(r"keytrail listening on ([0-9.]+:[0-9]+)", text)
-        if m:
-            return proc, m.group(1)
-        if proc.poll() is not None:
-            fail(f"keytrail exited with {proc.returncode}: {text}")
-        time.sleep(0.05)
-    proc.kill()
-    fail("keytrail did not report its address")
-
-
 def scenario(addr, work):
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{addr}",
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="dummy-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        os.environ.pop(var, None)
+    point_boto3_at(addr)
     kms = boto3.client("kms", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
     request_ids = []  # (eventName, request id) of every API call, in order
 
@@ -154,7 +104,7 @@ def scenario(addr, work):
     call("cancel_key_deletion", KeyId=key_id)
     assert call("describe_key", KeyId="alias/boto3-scenario")["KeyMetadata"]["KeyState"] == "Disabled"
 
-    call_fails("UnsupportedOperationException", "sign", KeyId=key_id, Message=plaintext, SigningAlgorithm="ECDSA_SHA_256")
+    call_fails("DisabledException", "sign", KeyId=key_id, Message=plaintext, SigningAlgorithm="ECDSA_SHA_256")
     return key_id, key_arn, other_arn, request_ids, secrets
 
 
@@ -181,7 +131,7 @@ def check_records(addr, work, key_id, key_arn, other_arn, request_ids, secrets):
         ("Decrypt", "InvalidCiphertextException"),
         ("Encrypt", "DisabledException"),
         ("Decrypt", "KMSInvalidStateException"),
-        ("Sign", "UnsupportedOperationException"),
+        ("Sign", "DisabledException"),
     ], errors
     for r in records:
         assert r["eventVersion"] == "1.11" and r["eventSource"] == "kms.amazonaws.com", r
@@ -225,7 +175,7 @@ def check_records(addr, work, key_id, key_arn, other_arn, request_ids, secrets):
     assert "requestID" not in first("RotateKey")
     assert first("ScheduleKeyDeletion")["requestParameters"] == {"keyId": key_id, "pendingWindowInDays": 7}
     assert first("CancelKeyDeletion")["responseElements"] == {"keyId": key_arn}
-    assert first("Sign")["requestParameters"] == {"keyId": key_id, "signingAlgorithm": "ECDSA_SHA_256"}, "message left out"
+    assert first("Sign")["requestParameters"] == {"keyId": key_id, "signingAlgorithm": "ECDSA_SHA_256", "messageType": "RAW"}, "message left out"
     list_keys = [r for r in records if r["eventName"] == "ListKeys"]
     assert list_keys[0]["requestParameters"] == {"limit": 1}, list_keys[0]
     assert "marker" in list_keys[1]["requestParameters"], list_keys[1]
@@ -234,40 +184,21 @@ def check_records(addr, work, key_id, key_arn, other_arn, request_ids, secrets):
     lines = events_out.decode().splitlines()
     assert [json.loads(line) for line in lines] == records, "--events-out and /_keytrail/events differ"
     places = {"records": raw, "--events-out": events_out, "server log": open(os.path.join(work, "keytrail.log"), "rb").read()}
-    for what, secret in secrets.items():
-        forms = [secret, base64.b64encode(secret), base64.urlsafe_b64encode(secret), secret.hex().encode(), secret.hex().upper().encode()]
-        for place, text in places.items():
-            for form in forms:
-                assert form not in text, f"{what} appears in the {place}"
+    assert_secrets_absent(secrets, places)
     return len(records)
 
 
 def main():
-    binary = os.environ.get("KEYTRAIL_BIN", os.path.join(ROOT, "target", "debug", "keytrail"))
-    if not os.access(binary, os.X_OK):
-        print(f"e2e_boto3_kms: {binary} not found; build it or set KEYTRAIL_BIN", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory() as work:
-        proc, addr = start(binary, work)
+    def body(binary, work):
+        proc, addr = start(binary, work, "--events-out", os.path.join(work, "events.jsonl"))
         try:
             print(f"e2e_boto3_kms: keytrail on {addr}")
             facts = scenario(addr, work)
-            count = check_records(addr, work, *facts)
-            print(f"e2e_boto3_kms: OK, {count} records checked")
-            return 0
-        except Exception as e:  # report, then let finally stop the server
-            import traceback
-
-            traceback.print_exc()
-            print(f"e2e_boto3_kms: FAIL: {e}", file=sys.stderr)
-            return 1
+            return f"OK, {check_records(addr, work, *facts)} records checked"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
+
+    return run("e2e_boto3_kms", body)
 
 
 if __name__ == "__main__":

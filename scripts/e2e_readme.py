@@ -6,6 +6,8 @@ Each fenced block is preceded by a marker comment saying what to do with it:
   <!-- readme-test: run -->               run against that keytrail (sh blocks share one shell, in order; python blocks with python3)
   <!-- readme-test: config FILE -->       the config file: written to FILE in a temporary directory, then keytrail started with it
   <!-- readme-test: run-with-config -->   run against the keytrail started with the config file
+  <!-- readme-test: run-alone TEXT -->    a block that starts its own keytrail: run in a shell of its own, with the quick
+                                          start's CLI settings; its output must hold TEXT
   <!-- readme-test: rust PATH -->         Rust code that must be, line for line, in PATH (which the build compiles); quickstart.rs is run
   <!-- readme-test: skip (why) -->        not run, for the reason given
 A block without a marker fails the test, as does a config field (crates/server/src/config.rs)
@@ -205,6 +207,14 @@ def main():
         say("the config file starts keytrail as shown, and the STS block ran")
     finally:
         server.stop()
+
+    # Phase 3: blocks that start a keytrail of their own (a seeded config, on a port of their own).
+    alone_env = dict(env, AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="any", AWS_DEFAULT_REGION="us-east-1")
+    alone = [(marker.split(" ", 1)[1], local(body)) for marker, lang, body in found if marker.startswith("run-alone ")]
+    for wanted, body in alone:
+        out = run_shell([body], alone_env, workdir, "a block with its own keytrail")
+        expect(out, wanted, f"the block starting {body.splitlines()[0]!r}")
+    say(f"{len(alone)} blocks with their own keytrail ran")
     say("OK")
 
 

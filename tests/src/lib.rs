@@ -5,6 +5,7 @@
 //! `aws-sdk-sts`. The server itself is `keytrail-testing`'s [`KeyTrail`] (the in-process
 //! keytrail users' tests run); [`Server`] adds the control-API helpers these tests share.
 
+pub mod openssl;
 pub mod signing;
 pub mod trail_files;
 
@@ -251,4 +252,38 @@ where
         message: service.message().unwrap_or_default().to_string(),
         request_id: request_id.unwrap_or_else(|| panic!("error response without x-amzn-RequestId: {err:?}")),
     }
+}
+
+/// A fresh (not yet created) directory under the system temp dir, unique to this process and call.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("keytrail-{name}-{}-{nanos}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Every file under `dir`, recursively (database, WAL, lock, trail log files…).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Creates a key of `spec` and `usage` (any of AWS's names) and returns its metadata.
+pub async fn create_key_of(kms: &aws_sdk_kms::Client, spec: &str, usage: &str) -> aws_sdk_kms::types::KeyMetadata {
+    kms.create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::from(spec))
+        .key_usage(aws_sdk_kms::types::KeyUsageType::from(usage))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateKey {spec}/{usage}: {e:?}"))
+        .key_metadata
+        .expect("KeyMetadata")
 }

@@ -2,36 +2,15 @@
 //! wrapped under a 0600 root key and never reaches the database in the clear.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::Tag;
 use keytrail_server::{App, Options};
-use keytrail_tests::Server;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("keytrail-{name}-{}-{nanos}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use keytrail_tests::{files_under, temp_dir, Server};
 
 fn with_dir(dir: &Path) -> Options {
     Options { data_dir: Some(dir.to_path_buf()), ..Options::default() }
-}
-
-/// Every file under `dir` (database, WAL, lock, trail log files…).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -121,9 +121,9 @@ async fn create_key_options_and_errors() {
         (kms.create_key().description("d".repeat(8193)).send().await, "ValidationException", "description"),
         (kms.create_key().key_usage(KeyUsageType::SignVerify).send().await, "ValidationException", "SIGN_VERIFY"),
         (
-            kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify).send().await,
-            "UnsupportedOperationException",
-            "RSA_2048",
+            kms.create_key().key_spec(KeySpec::EccNistP256).key_usage(KeyUsageType::EncryptDecrypt).send().await,
+            "ValidationException",
+            "ECC_NIST_P256",
         ),
         (kms.create_key().key_spec(KeySpec::from("AES_999")).send().await, "ValidationException", "keySpec"),
         (
@@ -388,51 +388,27 @@ async fn operations_keytrail_lacks_answer_unsupported_operation_naming_them() {
     let kms = s.kms();
     let (id, arn) = new_key(&kms).await;
 
+    // Sign with a symmetric key: the operation exists, the key cannot do it.
     let sign =
         kms.sign().key_id(&id).message(Blob::new("message to sign")).signing_algorithm(SigningAlgorithmSpec::EcdsaSha256).send().await;
     let f = failure(sign.unwrap_err());
-    assert_eq!(f.code, "UnsupportedOperationException");
+    assert_eq!(f.code, "InvalidKeyUsageException");
     assert!(f.message.contains("Sign"), "{}", f.message);
     let r = s.record_of(&f.request_id).await;
     assert_api_record_shape(&r);
     assert_eq!(r["eventName"], "Sign");
     assert_eq!(r["readOnly"], true);
-    assert_eq!(r["errorCode"], "UnsupportedOperationException");
-    assert_eq!(r["requestParameters"], json!({"keyId": id, "signingAlgorithm": "ECDSA_SHA_256"}), "message left out");
+    assert_eq!(r["errorCode"], "InvalidKeyUsageException");
+    assert_eq!(r["requestParameters"], json!({"keyId": id, "signingAlgorithm": "ECDSA_SHA_256", "messageType": "RAW"}), "message left out");
 
     let others = [
         (
-            "Verify",
+            "GetParametersForImport",
             failure(
-                kms.verify()
+                kms.get_parameters_for_import()
                     .key_id(&id)
-                    .message(Blob::new("m"))
-                    .signature(Blob::new("s"))
-                    .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-                    .send()
-                    .await
-                    .unwrap_err(),
-            ),
-        ),
-        ("GetPublicKey", failure(kms.get_public_key().key_id(&id).send().await.unwrap_err())),
-        (
-            "GenerateDataKeyPair",
-            failure(
-                kms.generate_data_key_pair()
-                    .key_id(&id)
-                    .key_pair_spec(aws_sdk_kms::types::DataKeyPairSpec::EccNistP256)
-                    .send()
-                    .await
-                    .unwrap_err(),
-            ),
-        ),
-        (
-            "GenerateMac",
-            failure(
-                kms.generate_mac()
-                    .key_id(&id)
-                    .message(Blob::new("m"))
-                    .mac_algorithm(aws_sdk_kms::types::MacAlgorithmSpec::HmacSha256)
+                    .wrapping_algorithm(aws_sdk_kms::types::AlgorithmSpec::RsaesOaepSha256)
+                    .wrapping_key_spec(aws_sdk_kms::types::WrappingKeySpec::Rsa2048)
                     .send()
                     .await
                     .unwrap_err(),

@@ -701,3 +701,44 @@ async fn motos_reset_route_resets_as_keytrails_does() {
     let (status, _) = keytrail_tests::raw_http(server.addr, "GET", "/moto-api/reset", &[], "").await;
     assert_ne!(status, 200, "only POST resets");
 }
+
+#[tokio::test]
+async fn sign_and_verify_records_match_aws_examples_field_by_field() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+    let t = Recorded::start().await;
+    let kms = &t.kms;
+    let key = kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify).send().await.unwrap().key_metadata.unwrap();
+    let keys = [(EXAMPLE_OTHER_KEY, key.key_id.as_str())];
+    let out = kms
+        .sign()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .message_type(MessageType::Raw)
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    t.check(out.request_id().unwrap(), "Sign-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+    let out = kms
+        .verify()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .message_type(MessageType::Raw)
+        .signature(out.signature.unwrap())
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.signature_valid());
+    t.check(out.request_id().unwrap(), "Verify-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+    // Left out, the message type is RAW in the record too (as AWS's examples always show it).
+    let out = kms
+        .sign()
+        .key_id(&key.key_id)
+        .message(Blob::new("a release artifact"))
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
+        .send()
+        .await
+        .unwrap();
+    t.check(out.request_id().unwrap(), "Sign-iamuser-awsdocs.json", &keys, |_, _| {}).await;
+}

@@ -1,5 +1,6 @@
 //! Secrets never leave keytrail except in the response to the caller: no plaintext, data key,
-//! ciphertext, random bytes, message or signature — raw, base64 (at any alignment) or hex — in
+//! ciphertext, random bytes, message, signature, MAC, private key, shared secret or peer public
+//! key — raw, base64 (at any alignment) or hex — in
 //! any record (`/_keytrail/events`), in the `--events-out` file, or in any log line (a TRACE-level
 //! tracing subscriber captures everything logged in this process while the server runs).
 
@@ -7,11 +8,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{DataKeySpec, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{
+    DataKeyPairSpec, DataKeySpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, MacAlgorithmSpec, SigningAlgorithmSpec,
+};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use keytrail_server::Options;
-use keytrail_tests::{failure, raw_http, Server};
+use keytrail_tests::{create_key_of, failure, raw_http, Server};
 use serde_json::Value;
 
 /// Everything logged in this test binary, at every level.
@@ -206,10 +209,34 @@ async fn no_secret_in_records_events_out_or_logs() {
     let refused = b"PLAINTEXT-FOR-A-DISABLED-KEY-91c2".to_vec();
     secrets.add("plaintext refused by a disabled key", &refused);
     assert_eq!(failure(kms.encrypt().key_id(&b).plaintext(Blob::new(refused)).send().await.unwrap_err()).code, "DisabledException");
+    // Asymmetric and HMAC keys: messages, signatures, MACs, RSA plaintexts and ciphertexts, data
+    // key pairs' private keys, shared secrets and peers' public keys, on success and failure.
     let message = b"MESSAGE-TO-SIGN-never-logged-44d1".to_vec();
-    let signature = random(72);
     secrets.add("message", &message);
-    secrets.add("signature", &signature);
+    let signer = create_key_of(&kms, "ECC_NIST_P256", "SIGN_VERIFY").await.key_id;
+    let signature = kms
+        .sign()
+        .key_id(&signer)
+        .message(Blob::new(message.clone()))
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap()
+        .signature
+        .unwrap();
+    secrets.add("signature", signature.as_ref());
+    let verify = |sig: Vec<u8>| {
+        kms.verify()
+            .key_id(&signer)
+            .message(Blob::new(message.clone()))
+            .signature(Blob::new(sig))
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+    };
+    assert!(verify(signature.as_ref().to_vec()).await.unwrap().signature_valid());
+    let forged = random(72);
+    secrets.add("forged signature", &forged);
+    assert_eq!(failure(verify(forged).await.unwrap_err()).code, "KMSInvalidSignatureException");
     let f = failure(
         kms.sign()
             .key_id(&a)
@@ -219,18 +246,84 @@ async fn no_secret_in_records_events_out_or_logs() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(f.code, "UnsupportedOperationException");
+    assert_eq!(f.code, "InvalidKeyUsageException");
+
+    let mac_key = create_key_of(&kms, "HMAC_256", "GENERATE_VERIFY_MAC").await.key_id;
+    let mac = kms
+        .generate_mac()
+        .key_id(&mac_key)
+        .message(Blob::new(message.clone()))
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await
+        .unwrap()
+        .mac
+        .unwrap();
+    secrets.add("MAC", mac.as_ref());
+    kms.verify_mac()
+        .key_id(&mac_key)
+        .message(Blob::new(message.clone()))
+        .mac(mac)
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await
+        .unwrap();
+    let wrong_mac = random(32);
+    secrets.add("wrong MAC", &wrong_mac);
     let f = failure(
-        kms.verify()
-            .key_id(&a)
-            .message(Blob::new(message))
-            .signature(Blob::new(signature))
-            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        kms.verify_mac()
+            .key_id(&mac_key)
+            .message(Blob::new(message.clone()))
+            .mac(Blob::new(wrong_mac))
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
             .send()
             .await
             .unwrap_err(),
     );
-    assert_eq!(f.code, "UnsupportedOperationException");
+    assert_eq!(f.code, "KMSInvalidMacException");
+
+    let rsa = create_key_of(&kms, "RSA_2048", "ENCRYPT_DECRYPT").await.key_id;
+    let rsa_plain = b"RSA-WRAPPED-SECRET-0c9d2e71".to_vec();
+    secrets.add("RSA plaintext", &rsa_plain);
+    let rsa_ct = kms
+        .encrypt()
+        .key_id(&rsa)
+        .plaintext(Blob::new(rsa_plain.clone()))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    secrets.add("RSA ciphertext", rsa_ct.as_ref());
+    let back = kms
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(rsa_ct)
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.plaintext().unwrap().as_ref(), &rsa_plain[..]);
+
+    for spec in [DataKeyPairSpec::EccNistP256, DataKeyPairSpec::Rsa2048] {
+        let pair = kms.generate_data_key_pair().key_id(&a).key_pair_spec(spec).send().await.unwrap();
+        secrets.add("data key pair private key", pair.private_key_plaintext().unwrap().as_ref());
+        secrets.add("encrypted data key pair private key", pair.private_key_ciphertext_blob().unwrap().as_ref());
+    }
+
+    let agree = create_key_of(&kms, "ECC_NIST_P256", "KEY_AGREEMENT").await.key_id;
+    let peer = kms.generate_data_key_pair().key_id(&a).key_pair_spec(DataKeyPairSpec::EccNistP256).send().await.unwrap();
+    secrets.add("peer public key (a DeriveSharedSecret request member AWS leaves out)", peer.public_key().unwrap().as_ref());
+    let shared = kms
+        .derive_shared_secret()
+        .key_id(&agree)
+        .key_agreement_algorithm(KeyAgreementAlgorithmSpec::Ecdh)
+        .public_key(peer.public_key().unwrap().clone())
+        .send()
+        .await
+        .unwrap();
+    secrets.add("shared secret", shared.shared_secret().unwrap().as_ref());
 
     // Hand-made bodies: secrets in malformed members must not come back in error messages
     // (which are recorded as errorMessage).

@@ -280,9 +280,9 @@ mod tests {
         record.event_name = ["Decrypt", "Encrypt", "CreateKey"][seq as usize % 3].into();
         record.aws_region = ["us-east-1", "eu-west-1"][seq as usize % 2].into();
         record.recipient_account_id = ["111122223333", "444455556666"][seq as usize % 5 / 4].into();
-        record.read_only = seq % 4 != 0;
-        record.error_code = (seq % 7 == 0).then(|| "AccessDeniedException".into());
-        record.resources = (seq % 6 != 0).then(|| {
+        record.read_only = !seq.is_multiple_of(4);
+        record.error_code = seq.is_multiple_of(7).then(|| "AccessDeniedException".into());
+        record.resources = (!seq.is_multiple_of(6)).then(|| {
             (0..seq % 3)
                 .map(|n| Resource {
                     account_id: "111122223333".into(),

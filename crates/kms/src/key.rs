@@ -55,13 +55,17 @@ impl RotationType {
 pub struct KeyMaterial {
     /// `KeyMaterialId`: 64 lower-case hex characters, derived from the material (not secret).
     pub id: String,
-    /// The 256-bit AES key. Never logged, never serialized outside the wrapped store format.
+    /// The secret: a 256-bit AES key, an asymmetric private key as PKCS#8 DER, or an HMAC key's
+    /// raw bytes. Never logged, never serialized outside the wrapped store format.
     #[serde(with = "secret_hex")]
     pub secret: Zeroizing<Vec<u8>>,
     /// When this version was created (Unix seconds).
     pub created: i64,
     /// How this version came about; `None` for the key's first material.
     pub rotation: Option<RotationType>,
+    /// The parsed private key of an asymmetric key, filled on first use.
+    #[serde(skip)]
+    pub parsed: crate::crypto::asymmetric::ParsedKeyCache,
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -84,13 +88,13 @@ mod secret_hex {
 }
 
 impl KeyMaterial {
-    /// Wraps a 32-byte secret, deriving its public id (a domain-separated SHA-256 of the secret).
+    /// Wraps a secret, deriving its public id (a domain-separated SHA-256 of the secret).
     pub fn new(secret: Vec<u8>, created: i64, rotation: Option<RotationType>) -> Self {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(b"keytrail key material id v1\0");
         ctx.update(&secret);
         let id = hex::encode(ctx.finish().as_ref());
-        KeyMaterial { id, secret: Zeroizing::new(secret), created, rotation }
+        KeyMaterial { id, secret: Zeroizing::new(secret), created, rotation, parsed: Default::default() }
     }
 }
 
@@ -200,13 +204,32 @@ impl Key {
         self.materials.last().map(|m| ((self.materials.len() - 1) as u32, m))
     }
 
+    /// The algorithms this key offers for its usage (the key spec table).
+    pub fn algorithms(&self) -> crate::crypto::spec::Algorithms {
+        crate::crypto::spec::algorithms(&self.key_spec, &self.key_usage)
+    }
+
     /// The encryption algorithms this key supports.
-    pub fn encryption_algorithms(&self) -> Vec<&'static str> {
-        if self.key_usage == "ENCRYPT_DECRYPT" && self.key_spec == "SYMMETRIC_DEFAULT" {
-            vec!["SYMMETRIC_DEFAULT"]
-        } else {
-            vec![]
-        }
+    pub fn encryption_algorithms(&self) -> &'static [&'static str] {
+        self.algorithms().encryption
+    }
+
+    /// The key spec's row of the table; `None` only for a spec keytrail does not know.
+    pub fn spec(&self) -> Option<&'static crate::crypto::spec::SpecInfo> {
+        crate::crypto::spec::spec(&self.key_spec)
+    }
+
+    /// True for an asymmetric key (RSA, ECC, Ed25519, ML-DSA, SM2).
+    pub fn is_asymmetric(&self) -> bool {
+        use crate::crypto::spec::Family;
+        self.spec().is_some_and(|s| !matches!(s.family, Family::Symmetric | Family::Hmac(_)))
+    }
+
+    /// The parsed private key of an asymmetric key (its one material version), parsed once.
+    pub fn private_key(&self) -> Result<std::sync::Arc<crate::crypto::asymmetric::PrivateKey>, crate::KmsError> {
+        let spec = self.spec().ok_or_else(crate::crypto::asymmetric::invalid_key_material)?;
+        let (_, material) = self.current_material().ok_or_else(|| crate::KmsError::invalid_state(&self.arn(), self.state.as_str()))?;
+        material.parsed.get(spec, &material.secret)
     }
 
     /// True for a symmetric encryption key (the kind rotation and the symmetric crypto ops accept).
@@ -229,9 +252,21 @@ impl Key {
             "KeyManager": "CUSTOMER",
             "CustomerMasterKeySpec": self.key_spec,
             "KeySpec": self.key_spec,
-            "EncryptionAlgorithms": self.encryption_algorithms(),
-            "MultiRegion": self.multi_region,
         });
+        // Each list only when the key's usage has one, as AWS's DescribeKey answers (a signing
+        // key shows SigningAlgorithms and no EncryptionAlgorithms).
+        let algorithms = self.algorithms();
+        for (member, list) in [
+            ("EncryptionAlgorithms", algorithms.encryption),
+            ("SigningAlgorithms", algorithms.signing),
+            ("MacAlgorithms", algorithms.mac),
+            ("KeyAgreementAlgorithms", algorithms.key_agreement),
+        ] {
+            if !list.is_empty() {
+                m[member] = json!(list);
+            }
+        }
+        m["MultiRegion"] = json!(self.multi_region);
         if let Some(d) = self.deletion_date {
             m["DeletionDate"] = json!(d);
         }

@@ -7,7 +7,8 @@
 //! Layout:
 //! - `ops` — the [`Operation`] enum and one file per operation or concern.
 //! - `key`, `store`, `key_ref` — the key model, the in-memory store, and how requests name keys.
-//! - `crypto` — the ciphertext blob format and AES-256-GCM.
+//! - `crypto` — the ciphertext blob format and AES-256-GCM; the key spec table; asymmetric
+//!   (RSA, ECC, Ed25519, ML-DSA, SM2) and HMAC keys, one file per family.
 //! - `authorize` — the hook every key access goes through (policies and grants plug in here);
 //!   `report` — report-only enforcement, a wrapper that lets denials through and lists them.
 //! - `context` — what one call carries; `audit` — how a call becomes requestParameters and

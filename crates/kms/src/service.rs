@@ -92,9 +92,14 @@ impl Kms {
     /// Resolves `reference` for the caller and notes the key as a touched resource.
     pub fn resolve(&self, ctx: &mut CallContext<'_>, reference: &str, alias_use: AliasUse) -> Result<String, KmsError> {
         let arn = self.store.resolve(ctx.account(), ctx.region(), reference, alias_use)?;
-        let owner = arn.split(':').nth(4).unwrap_or_default().to_string();
-        ctx.touch(&owner, &arn);
+        Kms::note_key(ctx, &arn);
         Ok(arn)
+    }
+
+    /// Notes the key `arn` (resolved already) as a touched resource of its owner account.
+    pub fn note_key(ctx: &mut CallContext<'_>, arn: &str) {
+        let owner = arn.split(':').nth(4).unwrap_or_default().to_string();
+        ctx.touch(&owner, arn);
     }
 
     /// Reads the key `arn` after `access` (which authorizes) allows it; `f` runs under the key's read lock.

@@ -112,6 +112,15 @@ const MEMBERS: &[&str] = &[
     "KeySpec",
     "IncludeKeyRotations",
     "DryRun",
+    "Message",
+    "MessageType",
+    "Signature",
+    "SigningAlgorithm",
+    "Mac",
+    "MacAlgorithm",
+    "KeyPairSpec",
+    "PublicKey",
+    "KeyAgreementAlgorithm",
 ];
 
 /// `PROPTEST_CASES` overrides the bounded default (longer runs by hand, shorter in CI if needed).
@@ -125,7 +134,8 @@ fn caller() -> Caller {
     Caller::new(Principal::Root { account: "111122223333".into(), alias: None }, "AKIAIOSFODNN7EXAMPLE".into(), "us-east-1".into())
 }
 
-/// A service with one key (alias `alias/fuzz`) and a ciphertext made with it.
+/// A service with a symmetric key (alias `alias/fuzz`) and a ciphertext made with it, a P-256
+/// key of each of its usages (`alias/fuzz-ec`, `alias/fuzz-ecdh`) and an HMAC key (`alias/fuzz-mac`).
 fn service() -> (Kms, String) {
     let kms = Kms::new(KeyStore::new(), Clock::new(), Arc::new(AllowAll));
     let c = caller();
@@ -135,6 +145,15 @@ fn service() -> (Kms, String) {
     kms.call(&c, Operation::CreateAlias, alias.as_bytes()).result.unwrap();
     let enc = kms.call(&c, Operation::Encrypt, json!({"KeyId": id, "Plaintext": "aGVsbG8="}).to_string().as_bytes());
     let ct = enc.result.unwrap()["CiphertextBlob"].as_str().unwrap().to_string();
+    for (alias, spec, usage) in [
+        ("alias/fuzz-ec", "ECC_NIST_P256", "SIGN_VERIFY"),
+        ("alias/fuzz-ecdh", "ECC_NIST_P256", "KEY_AGREEMENT"),
+        ("alias/fuzz-mac", "HMAC_256", "GENERATE_VERIFY_MAC"),
+    ] {
+        let created = kms.call(&c, Operation::CreateKey, json!({"KeySpec": spec, "KeyUsage": usage}).to_string().as_bytes());
+        let id = created.result.unwrap()["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        kms.call(&c, Operation::CreateAlias, json!({"AliasName": alias, "TargetKeyId": id}).to_string().as_bytes()).result.unwrap();
+    }
     (kms, ct)
 }
 
@@ -164,6 +183,23 @@ fn leaf(ct: String) -> impl Strategy<Value = Value> {
             Just("arn:aws:kms:us-east-1:111122223333:alias/fuzz".to_string()),
             Just("SYMMETRIC_DEFAULT".to_string()),
             Just("AES_256".to_string()),
+            Just("alias/fuzz-ec".to_string()),
+            Just("alias/fuzz-ecdh".to_string()),
+            Just("alias/fuzz-mac".to_string()),
+            Just("ECDSA_SHA_256".to_string()),
+            Just("HMAC_SHA_256".to_string()),
+            Just("ECDH".to_string()),
+            Just("RAW".to_string()),
+            Just("DIGEST".to_string()),
+            Just("EXTERNAL_MU".to_string()),
+            Just("ECC_NIST_P256".to_string()),
+            Just("ECC_NIST_EDWARDS25519".to_string()),
+            Just("ML_DSA_44".to_string()),
+            Just("SIGN_VERIFY".to_string()),
+            Just("RSAES_OAEP_SHA_256".to_string()),
+            // A DER P-256 SubjectPublicKeyInfo prefix and a 32-byte digest, base64.
+            Just("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE".to_string()),
+            Just("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string()),
             Just(ct),
             Just("x".repeat(9000)),
         ]

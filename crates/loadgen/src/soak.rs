@@ -217,7 +217,7 @@ pub(crate) async fn run(o: SoakOptions) -> Result<(), String> {
     while started.elapsed() < Duration::from_secs(o.seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         samples.push((started.elapsed().as_secs_f64(), server.rss_kib()));
-        if samples.len() % 10 == 0 {
+        if samples.len().is_multiple_of(10) {
             let now = get(addr, "/_keytrail/stats").await?;
             let secs = last_stats.0.elapsed().as_secs_f64();
             let d = |k: &str| {

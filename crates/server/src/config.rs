@@ -141,11 +141,18 @@ pub struct KeyConfig {
     /// Description.
     #[serde(default)]
     pub description: String,
-    /// Only `SYMMETRIC_DEFAULT` for now.
+    /// Any `KeySpec` (default `SYMMETRIC_DEFAULT`).
     pub key_spec: Option<String>,
-    /// Material versions as 64 hex characters, oldest first; the last is current.
+    /// A `KeyUsage` the spec allows (default: the spec's first, `ENCRYPT_DECRYPT` for
+    /// symmetric keys, `SIGN_VERIFY` for asymmetric ones, `GENERATE_VERIFY_MAC` for HMAC).
+    pub key_usage: Option<String>,
+    /// Symmetric keys: material versions as 64 hex characters, oldest first; the last is
+    /// current. HMAC keys: one version, the key's bytes in hex (HMAC_256: 64 characters).
     #[serde(default)]
     pub material_hex: Vec<String>,
+    /// Asymmetric keys: the private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), checked
+    /// against the spec; a fresh key is generated when absent.
+    pub private_key_pem: Option<String>,
     /// Aliases pointing at the key.
     #[serde(default)]
     pub aliases: Vec<String>,
@@ -337,16 +344,7 @@ impl ConfigFile {
             if !key_ids.insert((k.account.clone(), k.region.clone(), k.key_id.clone())) {
                 return bad(format!("{owner}: key_id is used twice in the same account and region"));
             }
-            if let Some(spec) = &k.key_spec {
-                if spec != "SYMMETRIC_DEFAULT" {
-                    return bad(format!("{owner}: key_spec = \"{spec}\" is not supported; use SYMMETRIC_DEFAULT"));
-                }
-            }
-            for (i, m) in k.material_hex.iter().enumerate() {
-                if m.len() != 64 || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return bad(format!("{owner}: material_hex[{i}] must be 64 hex characters (32 bytes)"));
-                }
-            }
+            k.check_material(&owner)?;
             for a in &k.aliases {
                 let ok = a.starts_with("alias/")
                     && a.len() > 6
@@ -363,6 +361,77 @@ impl ConfigFile {
             if let Some(d) = k.rotation_period_days {
                 if !(90..=2560).contains(&d) {
                     return bad(format!("{owner}: rotation_period_days = {d} must be between 90 and 2560"));
+                }
+                if k.spec() != "SYMMETRIC_DEFAULT" {
+                    return bad(format!("{owner}: rotation_period_days applies to SYMMETRIC_DEFAULT keys only"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KeyConfig {
+    /// The key spec (default `SYMMETRIC_DEFAULT`).
+    pub fn spec(&self) -> &str {
+        self.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT")
+    }
+
+    /// The key usage (default: the spec's first usage).
+    pub fn usage(&self) -> String {
+        let first = keytrail_kms::crypto::spec::spec(self.spec()).and_then(|s| s.usages.first().copied());
+        self.key_usage.clone().unwrap_or_else(|| first.unwrap_or("ENCRYPT_DECRYPT").to_string())
+    }
+
+    /// The private key's DER, for an asymmetric key seeded with one (validated at load).
+    pub fn private_key_der(&self) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        let spec = keytrail_kms::crypto::spec::spec(self.spec())?;
+        let pem = self.private_key_pem.as_deref()?;
+        keytrail_kms::crypto::asymmetric::pkcs8_der_from_pem(spec, pem).ok()
+    }
+
+    /// Spec, usage, region and material agree with each other (messages never show the material).
+    fn check_material(&self, owner: &str) -> Result<(), ConfigError> {
+        use keytrail_kms::crypto::spec::Family;
+        let bad = |m: String| Err(ConfigError(format!("{owner}: {m}")));
+        let name = self.spec();
+        let Some(spec) = keytrail_kms::crypto::spec::spec(name) else {
+            let all: Vec<&str> = keytrail_kms::crypto::spec::SPECS.iter().map(|s| s.name).collect();
+            return bad(format!("key_spec = \"{name}\" is not a KeySpec; use one of {}", all.join(", ")));
+        };
+        let usage = self.usage();
+        if !spec.usages.contains(&usage.as_str()) {
+            return bad(format!("key_usage = \"{usage}\" does not fit key_spec {name}; use {}", spec.usages.join(" or ")));
+        }
+        if spec.family == Family::Sm2 && !keytrail_kms::crypto::spec::SM2_REGIONS.contains(&self.region.as_str()) {
+            return bad(format!("SM2 keys exist only in the China Regions ({})", keytrail_kms::crypto::spec::SM2_REGIONS.join(", ")));
+        }
+        let hex_bytes = match spec.family {
+            Family::Symmetric => Some(32),
+            Family::Hmac(bits) => Some(bits / 8),
+            _ => None,
+        };
+        match hex_bytes {
+            Some(n) => {
+                if self.private_key_pem.is_some() {
+                    return bad(format!("private_key_pem is for asymmetric keys; a {name} key takes material_hex"));
+                }
+                if spec.family != Family::Symmetric && self.material_hex.len() > 1 {
+                    return bad("material_hex: an HMAC key has one material version".into());
+                }
+                for (i, m) in self.material_hex.iter().enumerate() {
+                    if m.len() != 2 * n || !m.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return bad(format!("material_hex[{i}] must be {} hex characters ({n} bytes) for {name}", 2 * n));
+                    }
+                }
+            }
+            None => {
+                if !self.material_hex.is_empty() {
+                    return bad(format!("material_hex is for symmetric and HMAC keys; a {name} key takes private_key_pem"));
+                }
+                if let Some(pem) = &self.private_key_pem {
+                    keytrail_kms::crypto::asymmetric::pkcs8_der_from_pem(spec, pem)
+                        .map_err(|e| ConfigError(format!("{owner}: private_key_pem {e}")))?;
                 }
             }
         }

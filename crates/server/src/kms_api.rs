@@ -21,7 +21,22 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         Ok(c) => c.from_origin(meta.origin()),
         Err(e) => return error_response(&meta.request_id, &e),
     };
-    let outcome = app.kms.call(&caller, op, body);
+    let outcome = if op.may_block(body) {
+        // Generating an RSA key takes long enough (seconds for RSA_4096 in a debug build) to
+        // stall every connection this runtime worker serves; it runs on the blocking pool.
+        let (kms, caller, body) = (app.kms.clone(), caller.clone(), body.to_vec());
+        match tokio::task::spawn_blocking(move || kms.call(&caller, op, &body)).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "a blocking KMS call failed to complete");
+                let err =
+                    ApiError { status: 500, code: "KMSInternalException".into(), message: "The request could not be completed.".into() };
+                return error_response(&meta.request_id, &err);
+            }
+        }
+    } else {
+        app.kms.call(&caller, op, body)
+    };
     let error = outcome.result.as_ref().err().map(ApiError::from_kms);
     let facts = CallFacts {
         caller: &caller,

@@ -70,8 +70,17 @@ pub fn apply_key_seeds(cfg: &ConfigFile, store: &KeyStore, now: OffsetDateTime) 
     for k in &cfg.keys {
         let arn = keytrail_kms::key::key_arn(&k.region, &k.account, &k.key_id);
         if store.with_key(&arn, |_| ()).is_none() {
-            let secrets: Vec<Vec<u8>> = if k.material_hex.is_empty() {
-                vec![keytrail_kms::crypto::random_bytes(32)]
+            let spec = keytrail_kms::crypto::spec::spec(k.spec()).expect("validated at load");
+            let secrets: Vec<Vec<u8>> = if let Some(der) = k.private_key_der() {
+                vec![der.to_vec()]
+            } else if k.material_hex.is_empty() {
+                match keytrail_kms::ops::new_material(spec) {
+                    Ok(secret) => vec![secret],
+                    Err(e) => {
+                        tracing::error!(key = %arn, error = %e, "seeded key not created: its material could not be generated");
+                        continue;
+                    }
+                }
             } else {
                 k.material_hex.iter().map(|h| hex::decode(h).expect("validated at load")).collect()
             };
@@ -92,8 +101,8 @@ pub fn apply_key_seeds(cfg: &ConfigFile, store: &KeyStore, now: OffsetDateTime) 
                 account: k.account.clone(),
                 region: k.region.clone(),
                 description: k.description.clone(),
-                key_usage: "ENCRYPT_DECRYPT".into(),
-                key_spec: "SYMMETRIC_DEFAULT".into(),
+                key_usage: k.usage(),
+                key_spec: spec.name.into(),
                 origin: "AWS_KMS".into(),
                 state: KeyState::Enabled,
                 created: epoch_f64(now),

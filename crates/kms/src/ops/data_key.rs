@@ -41,12 +41,7 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8], with_plaint
             }
         }
     };
-    if req.recipient.is_some() {
-        return Err(KmsError::new(
-            crate::ErrorCode::UnsupportedOperation,
-            "keytrail does not support Recipient (Nitro Enclaves attestation).",
-        ));
-    }
+    super::checks::no_recipient(&req.recipient)?;
     let context = req.encryption_context.unwrap_or_default();
     let tokens = req.grant_tokens.unwrap_or_default();
     let (action, operation) = if with_plaintext {

@@ -5,8 +5,10 @@
 //! [`crate::CallContext`] what its record needs (resources, responseElements, defaults).
 
 pub(crate) mod aliases;
+mod checks;
 pub(crate) mod create_key;
 pub(crate) mod data_key;
+mod data_key_pair;
 pub(crate) mod decrypt;
 pub(crate) mod deletion;
 pub(crate) mod describe_key;
@@ -15,11 +17,16 @@ pub(crate) mod grants;
 pub(crate) mod key_policy;
 pub(crate) mod key_state;
 pub(crate) mod list_keys;
+mod mac;
+mod public_key;
 pub(crate) mod random;
 pub(crate) mod re_encrypt;
 pub mod rotation;
+mod shared_secret;
+mod sign;
 pub(crate) mod tags;
 
+pub use create_key::new_material;
 use serde_json::Value;
 
 use crate::{CallContext, ErrorCode, Kms, KmsError};
@@ -108,6 +115,15 @@ operations! {
 }
 
 impl Operation {
+    /// Whether this call may take long enough on the CPU (generating an RSA key: seconds for
+    /// RSA_4096 in a debug build) that the server must run it off the runtime serving other
+    /// requests. Read from the raw body without parsing it: any `RSA_` in a CreateKey or
+    /// GenerateDataKeyPair* body sends the call to the blocking pool.
+    pub fn may_block(self, body: &[u8]) -> bool {
+        matches!(self, Operation::CreateKey | Operation::GenerateDataKeyPair | Operation::GenerateDataKeyPairWithoutPlaintext)
+            && body.windows(4).any(|w| w == b"RSA_")
+    }
+
     /// The IAM action that authorizes this operation (`kms:Encrypt`).
     pub fn action(self) -> String {
         format!("kms:{}", self.name())
@@ -152,6 +168,14 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, op: Operation, body: &[u
         ListRetirableGrants => grants::list_retirable(kms, ctx, body),
         RetireGrant => grants::retire(kms, ctx, body),
         RevokeGrant => grants::revoke(kms, ctx, body),
+        Sign => sign::sign(kms, ctx, body),
+        Verify => sign::verify(kms, ctx, body),
+        GetPublicKey => public_key::run(kms, ctx, body),
+        GenerateDataKeyPair => data_key_pair::run(kms, ctx, body, true),
+        GenerateDataKeyPairWithoutPlaintext => data_key_pair::run(kms, ctx, body, false),
+        DeriveSharedSecret => shared_secret::run(kms, ctx, body),
+        GenerateMac => mac::generate(kms, ctx, body),
+        VerifyMac => mac::verify(kms, ctx, body),
         other => {
             Err(KmsError::new(ErrorCode::UnsupportedOperation, format!("keytrail does not support the {} operation yet.", other.name())))
         }

@@ -1,10 +1,11 @@
-//! ReEncrypt: decrypts under the source key and encrypts under the destination key, server-side.
+//! ReEncrypt: decrypts under the source key and encrypts under the destination key, server-side;
+//! either side may be symmetric or asymmetric (RSA/SM2), as AWS allows.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::decrypt::open;
-use super::encrypt::{algorithm, check_encrypt_key, crypto_access, seal};
+use super::encrypt::{algorithm, check_encrypt_key, crypto_access, seal_for};
 use crate::crypto::EncryptionContext;
 use crate::wire::{b64, Blob};
 use crate::{validate, AliasUse, CallContext, Kms, KmsError};
@@ -71,16 +72,22 @@ pub(crate) fn run(kms: &Kms, ctx: &mut CallContext<'_>, body: &[u8]) -> Result<V
         |key| {
             check_encrypt_key(key, "ReEncrypt", &destination_algorithm)?;
             super::encrypt::dry_run(req.dry_run)?;
-            seal(key, &plaintext, &destination_context)
+            seal_for(key, &plaintext, &destination_context, &destination_algorithm)
         },
     )?;
-    Ok(json!({
+    let mut response = json!({
         "CiphertextBlob": b64(&sealed),
         "SourceKeyId": source_arn,
         "KeyId": destination_arn,
         "SourceEncryptionAlgorithm": source_algorithm,
         "DestinationEncryptionAlgorithm": destination_algorithm,
-        "SourceKeyMaterialId": source_material,
-        "DestinationKeyMaterialId": destination_material,
-    }))
+    });
+    // Material ids only for the symmetric side(s): AWS reports them for symmetric keys only.
+    if let Some(m) = source_material {
+        response["SourceKeyMaterialId"] = json!(m);
+    }
+    if let Some(m) = destination_material {
+        response["DestinationKeyMaterialId"] = json!(m);
+    }
+    Ok(response)
 }
