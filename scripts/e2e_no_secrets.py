@@ -200,7 +200,7 @@ def start(binary, work, config):
     deadline = time.time() + 30
     while time.time() < deadline:
         text = re.sub(r"\x1b\[[0-9;]*m", "", open(log.name, errors="replace").read())
-        m = re.search(r"listening addr=([0-9.]+:[0-9]+)", text)
+        m = re.search(r"keytrail listening on ([0-9.]+:[0-9]+)", text)
         if m:
             return proc, m.group(1)
         if proc.poll() is not None:

@@ -44,8 +44,13 @@ impl Server {
     /// Starts keytrail with the config `text`, checking signatures against its secrets and
     /// refusing unknown access keys (`--verify-signatures --strict-credentials`): how the
     /// authorization suites run, so every caller is exactly the principal its key names.
+    /// Strict credentials close the control API to anyone without the control token, so one is
+    /// set (unless the config names its own) for the harness's control-API helpers to send.
     pub async fn start_strict(text: &str) -> Server {
-        let options = Options { verify_signatures: true, strict_credentials: true, ..Options::from_config(text).expect("config") };
+        let mut options = Options { verify_signatures: true, strict_credentials: true, ..Options::from_config(text).expect("config") };
+        if options.control_token.is_none() {
+            options.control_token = Some(keytrail_server::options::ControlToken("keytrail-tests-control-token".into()));
+        }
         Server::start_with(options).await
     }
 
@@ -54,10 +59,16 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// The SDK configuration of a client signing with these credentials for `region`.
+    /// The SDK configuration of a client signing with these credentials for `region`. A
+    /// configured role session signs with its configured `session_token` unless `token` is given,
+    /// as its SDK would with the credentials it was handed.
     fn sdk_config(&self, access_key: &str, secret: &str, token: Option<&str>, region: &str) -> aws_config::SdkConfig {
-        let identity =
-            Identity { access_key_id: access_key.into(), secret_access_key: secret.into(), session_token: token.map(Into::into) };
+        let configured = match self.app.credentials.configured(access_key).map(|k| &k.token) {
+            Some(keytrail_iam::SessionToken::Session(Some(t))) => Some(t.clone()),
+            _ => None,
+        };
+        let session_token = token.map(Into::into).or(configured);
+        let identity = Identity { access_key_id: access_key.into(), secret_access_key: secret.into(), session_token };
         self.keytrail.sdk_config_in(&identity, region)
     }
 

@@ -46,7 +46,7 @@ fn config() -> String {
         ],
     );
     text += &format!(
-        "[[roles]]\naccount = \"{OTHER}\"\nname = \"auditor\"\npolicies = ['''{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"cloudtrail:*\",\"Resource\":\"*\"}}]}}''']\nsessions = [{{ name = \"ci\", access_key_id = \"ASIAAUDITOR000000001\", secret_access_key = \"auditor-secret\" }}]\n"
+        "[[roles]]\naccount = \"{OTHER}\"\nname = \"auditor\"\npolicies = ['''{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"cloudtrail:*\",\"Resource\":\"*\"}}]}}''']\nsessions = [{{ name = \"ci\", access_key_id = \"ASIAAUDITOR000000001\", secret_access_key = \"auditor-secret\", session_token = \"asiaauditor000000001-session-token\" }}]\n"
     );
     text
 }

@@ -96,7 +96,7 @@ fn config() -> String {
         "",
     );
     t += &format!(
-        "[[roles]]\naccount = \"{OTHER}\"\nname = \"app\"\npolicies = ['''{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":[\"kms:Encrypt\",\"kms:ListRetirableGrants\"],\"Resource\":\"*\"}}]}}''']\nsessions = [{{ name = \"ci\", access_key_id = \"ASIAAPPCI00000000001\", secret_access_key = \"app-secret\" }}]\n"
+        "[[roles]]\naccount = \"{OTHER}\"\nname = \"app\"\npolicies = ['''{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":[\"kms:Encrypt\",\"kms:ListRetirableGrants\"],\"Resource\":\"*\"}}]}}''']\nsessions = [{{ name = \"ci\", access_key_id = \"ASIAAPPCI00000000001\", secret_access_key = \"app-secret\", session_token = \"asiaappci00000000001-session-token\" }}]\n"
     );
     t += &seeded_key(OPEN_KEY, "\"alias/open\"", DELEGATE);
     let stage_deny = r#"{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:Stage":"Restricted"}}}"#;

@@ -96,7 +96,7 @@ async fn instances_keep_their_own_state() {
 async fn a_config_file_text_and_options_work_too() {
     let kt = KeyTrail::builder()
         .config_toml(&format!(
-            "[[users]]\naccount = \"{DEV}\"\nname = \"carol\"\naccess_key_id = \"AKIACAROL00000000001\"\nsecret_access_key = \"c\"\n"
+            "[[users]]\naccount = \"{DEV}\"\nname = \"carol\"\naccess_key_id = \"AKIACAROL00000000001\"\nsecret_access_key = \"c\"\npolicies = ['{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"cloudtrail:DescribeTrails\",\"Resource\":\"*\"}}]}}']\n"
         ))
         .strict_credentials()
         .verify_signatures()
