@@ -18,22 +18,31 @@
 //! - `trails`, `trail_ops` — the trail registry (serializable, for durable storage) and the
 //!   trail operations. `selectors` — basic and advanced event selectors and their matching.
 //! - `delivery` — a recorder sink that buffers each trail's records and writes its gzipped log
-//!   files in the S3 key layout as the mock clock passes each delivery interval.
+//!   files in the S3 key layout as the mock clock passes each delivery interval, into the bucket
+//!   folder (`delivery::folder`, the format keytrail's S3 API reads) or, through an outbox and
+//!   `delivery::remote`'s uploader, into a real S3-compatible store.
+//! - `digests`, `signing` — log file integrity validation: each validating trail's chain of
+//!   hourly signed digest files, and the per-region RSA keys that sign them. `public_keys` —
+//!   ListPublicKeys. `trail_keys` — a trail's `KmsKeyId`, resolved through the server's KMS.
 //! - `error` — `CloudTrailError` and request decoding.
 
 pub mod delivery;
+pub mod digests;
 pub mod error;
 pub mod events_out;
 pub mod history;
 pub mod identity;
 pub mod lookup;
 mod packed;
+mod public_keys;
 pub mod record;
 pub mod recorder;
 pub mod selectors;
 pub mod service;
+pub mod signing;
 pub mod summary;
 pub mod timefmt;
+pub mod trail_keys;
 mod trail_ops;
 pub mod trails;
 

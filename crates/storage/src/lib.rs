@@ -28,6 +28,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use keytrail_audit::signing::{PublicKeyInfo, SigningKey};
 use keytrail_kms::{Change, KeyStore};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::Connection;
@@ -56,6 +57,9 @@ pub mod kinds {
     pub const TRAIL: &str = "trail";
     /// Bookkeeping: the clock offset, the last sequence number.
     pub const META: &str = "meta";
+    /// A CloudTrail digest signing key (private half wrapped). Kept across a reset: it is
+    /// CloudTrail's key, and digests already written stay verifiable with it.
+    pub const CLOUDTRAIL_SIGNING_KEY: &str = "cloudtrail_signing_key";
 }
 
 const META_CLOCK: &str = "clock_offset_ms";
@@ -143,7 +147,8 @@ impl Storage {
         // half the commits of a CreateKey run (perf, uprobe on pcache1TruncateUnsafe).
         conn.execute_batch("PRAGMA cache_size=-2048;")?;
         let checkpointer = checkpoint::Checkpointer::start(&db_path)?;
-        let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind = 'key'", [], |r| r.get(0))?;
+        let wrapped_keys: i64 =
+            conn.query_row("SELECT COUNT(*) FROM state WHERE kind IN ('key', 'cloudtrail_signing_key')", [], |r| r.get(0))?;
         let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
         let event_count: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let max_seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
@@ -229,6 +234,26 @@ impl Storage {
     pub fn put_op<T: Serialize>(kind: &str, id: &str, value: &T) -> Result<StateOp, StorageError> {
         let body = serde_json::to_vec(value).map_err(|e| StorageError::new(format!("cannot encode {kind} {id}: {e}")))?;
         Ok(StateOp::Put { kind: kind.into(), id: id.into(), body })
+    }
+
+    /// The put that stores a CloudTrail digest signing key, its private half wrapped under the
+    /// root key (bound to the key's id); pass it to [`Storage::commit`].
+    pub fn signing_key_op(&self, key: &SigningKey) -> Result<StateOp, StorageError> {
+        let id = signing_key_id(key.info());
+        let wrapped = self.shared.root.wrap(&signing_key_aad(&id), key.pkcs8())?;
+        let stored = StoredSigningKey { info: key.info().clone(), wrapped: hex::encode(wrapped) };
+        Self::put_op(kinds::CLOUDTRAIL_SIGNING_KEY, &id, &stored)
+    }
+
+    /// Every stored digest signing key, unwrapped.
+    pub fn load_signing_keys(&self) -> Result<Vec<SigningKey>, StorageError> {
+        let mut out = Vec::new();
+        for (id, stored) in self.load_kind::<StoredSigningKey>(kinds::CLOUDTRAIL_SIGNING_KEY)? {
+            let wrapped = hex::decode(&stored.wrapped).map_err(|_| StorageError::new(format!("stored signing key {id} is damaged")))?;
+            let pkcs8 = self.shared.root.unwrap(&signing_key_aad(&id), &wrapped)?;
+            out.push(SigningKey::from_pkcs8(stored.info, pkcs8).map_err(StorageError::new)?);
+        }
+        Ok(out)
     }
 
     /// A delete of `(kind, id)`: pass it to [`Storage::commit`].
@@ -321,7 +346,8 @@ impl Storage {
         })
     }
 
-    /// Wipes all state but `meta` (keys, aliases, grants, trails) and the history; returns once
+    /// Wipes all state but `meta` and the digest signing keys (keys, aliases, grants, trails)
+    /// and the history; returns once
     /// that has committed. For `reset`; the caller clears memory and re-seeds.
     pub async fn wipe(&self) -> Result<(), StorageError> {
         let (tx, done) = oneshot::channel();
@@ -350,6 +376,24 @@ impl Storage {
         }
         self.shared.lock.lock().take();
     }
+}
+
+/// A digest signing key as stored: its public facts and its wrapped PKCS #8 private key (hex).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSigningKey {
+    info: PublicKeyInfo,
+    wrapped: String,
+}
+
+fn signing_key_id(info: &PublicKeyInfo) -> String {
+    format!("{}/{}", info.region, info.fingerprint)
+}
+
+fn signing_key_aad(id: &str) -> Vec<u8> {
+    let mut aad = kinds::CLOUDTRAIL_SIGNING_KEY.as_bytes().to_vec();
+    aad.push(0);
+    aad.extend_from_slice(id.as_bytes());
+    aad
 }
 
 fn offset_ms(offset: time::Duration) -> i64 {
