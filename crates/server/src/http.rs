@@ -28,6 +28,11 @@ pub const CLOUDTRAIL_SMITHY_PREFIX: &str = "CloudTrail_20131101.";
 pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
     let (parts, body) = req.into_parts();
+    // S3 (the trail bucket) is answered before any body is read: it only reads, and a refused
+    // upload must get S3's error, not the JSON body limit's.
+    if keytrail_s3::is_s3_request(&parts.uri, &parts.headers) {
+        return Ok(crate::s3_api::handle(&app, &parts, &source_ip).await);
+    }
     // A body announced larger than the limit is refused before any of it is read.
     let announced = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
@@ -81,21 +86,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
         let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
         return Ok(error_response(&request_id, &err));
     }
-    let meta = RequestMeta {
-        request_id,
-        source_ip: source_ip.to_string(),
-        user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
-            let mut ua = ua.to_string();
-            if ua.len() > 1024 {
-                let mut cut = 1024;
-                while !ua.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                ua.truncate(cut);
-            }
-            ua
-        }),
-    };
+    let meta = request_meta(&parts, request_id, &source_ip);
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
@@ -109,6 +100,26 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
         error_response(&meta.request_id, &err)
     };
     Ok(resp)
+}
+
+/// What a request's records need of it: its id, the peer's address, its `User-Agent` (at most
+/// 1 KB, as CloudTrail keeps it).
+pub(crate) fn request_meta(parts: &hyper::http::request::Parts, request_id: String, source_ip: &str) -> RequestMeta {
+    RequestMeta {
+        request_id,
+        source_ip: source_ip.to_string(),
+        user_agent: parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| {
+            let mut ua = ua.to_string();
+            if ua.len() > 1024 {
+                let mut cut = 1024;
+                while !ua.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                ua.truncate(cut);
+            }
+            ua
+        }),
+    }
 }
 
 fn too_large() -> ApiError {

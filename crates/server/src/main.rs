@@ -44,6 +44,9 @@ struct Cli {
     /// Where trails write their log files when there is no --data-dir (stands for S3).
     #[arg(long = "trail-dir")]
     trail_dir: Option<std::path::PathBuf>,
+    /// Deliver trail files to this S3-compatible store (credentials from the AWS environment).
+    #[arg(long = "s3-endpoint")]
+    s3_endpoint: Option<String>,
 }
 
 impl Cli {
@@ -71,6 +74,10 @@ impl Cli {
         }
         if self.trail_dir.is_some() {
             o.trail_dir = self.trail_dir;
+        }
+        if let Some(url) = self.s3_endpoint {
+            keytrail_server::cloudtrail_api::check_s3_endpoint(&url).map_err(|e| ConfigError(format!("--s3-endpoint: {e}")))?;
+            o.s3_endpoint = Some(url);
         }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;
