@@ -79,6 +79,24 @@ impl Server {
         self.cloudtrail_as("AKIAIOSFODNN7EXAMPLE", "secret", "us-east-1")
     }
 
+    /// An S3 client signing with `access_key` for `region`, as the SDK addresses keytrail's
+    /// endpoint by default (an IP address: path-style).
+    pub fn s3_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_s3::Client {
+        let creds = Credentials::new(access_key, secret, None, None, "keytrail-tests");
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// An S3 client for the default account's root in `us-east-1`.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_as("AKIAIOSFODNN7EXAMPLE", "secret", "us-east-1")
+    }
+
     /// `GET /_keytrail/events?<query>` → the `Records` array.
     pub async fn events(&self, query: &str) -> Vec<Value> {
         let body = self.control("GET", &format!("/_keytrail/events?{query}"), None).await;

@@ -42,7 +42,11 @@ pub struct Defaults {
 pub fn find(folder: &BucketFolder, trails: &Trails, defaults: &Defaults, name: &str) -> Option<Bucket> {
     let dir = folder.bucket_dir(name)?;
     let named = trails.filter(|t| t.s3_bucket_name == name);
-    let on_disk = dir.is_dir();
+    let on_disk = folder.existing_bucket_dir(name).is_some();
+    if !on_disk && dir.exists() {
+        // A symbolic link (or a file) where a bucket would be: no bucket.
+        return None;
+    }
     if named.is_empty() && !on_disk {
         return None;
     }

@@ -215,7 +215,7 @@ impl S3Service {
         let key = req.key.as_deref().unwrap_or_default();
         self.allow(caller, "s3:GetObject", &format!("arn:aws:s3:::{}/{key}", bucket.name), bucket, Vec::new())?;
         let head = req.operation == Operation::HeadObject;
-        let result = match self.folder.object_path(&bucket.name, key) {
+        let result = match self.folder.existing_object(&bucket.name, key) {
             Some(path) => object::serve(req, ids, &path, key, &self.etags, head),
             None => Err(S3Error::no_such_key(key)),
         };

@@ -53,7 +53,8 @@ fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
 
 /// Counters for load tests: records in history and, with `--data-dir`, the group-commit writer's
 /// transactions (one fsync each) against the calls they acknowledged, and how long its commits
-/// took (microseconds since start: what bounds throughput and p99 there).
+/// took (microseconds since start: what bounds throughput and p99 there); with `--s3-endpoint`,
+/// how many trail files wait for the store.
 fn stats(app: &App) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let storage = app.storage.as_ref().map(|s| {
@@ -66,7 +67,9 @@ fn stats(app: &App) -> Value {
             "commitMicros": { "count": c.count, "p50": c.p50, "p90": c.p90, "p99": c.p99, "max": c.max },
         })
     });
-    json!({ "events": app.recorder.len(), "storage": storage })
+    // With --s3-endpoint: trail files waiting in the outbox for the store.
+    let outbox = app.cloudtrail.delivery.uploader().map(|u| json!({ "endpoint": u.endpoint(), "waiting": u.waiting() }));
+    json!({ "events": app.recorder.len(), "storage": storage, "outbox": outbox })
 }
 
 fn clock_body(app: &App) -> Value {

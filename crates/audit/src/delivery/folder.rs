@@ -125,6 +125,30 @@ impl BucketFolder {
         Some(path)
     }
 
+    /// The file of object `bucket`/`key` if it exists as a regular file reached through real
+    /// directories only: a symbolic link anywhere on the way (the bucket's directory included)
+    /// is no object, so nothing outside the bucket is ever read through one.
+    pub fn existing_object(&self, bucket: &str, key: &str) -> Option<PathBuf> {
+        let path = self.object_path(bucket, key)?;
+        let mut at = self.root.clone();
+        let mut segments = std::iter::once(bucket).chain(key.split('/')).peekable();
+        while let Some(segment) = segments.next() {
+            at.push(segment);
+            let kind = std::fs::symlink_metadata(&at).ok()?.file_type();
+            let wanted = if segments.peek().is_some() { kind.is_dir() } else { kind.is_file() };
+            if !wanted {
+                return None;
+            }
+        }
+        Some(path)
+    }
+
+    /// The directory of `bucket` if it is a real directory (not a symbolic link).
+    pub fn existing_bucket_dir(&self, bucket: &str) -> Option<PathBuf> {
+        let dir = self.bucket_dir(bucket)?;
+        std::fs::symlink_metadata(&dir).ok().filter(|m| m.file_type().is_dir()).map(|_| dir)
+    }
+
     /// Writes `object` so it appears whole (see the module doc) and returns its path.
     pub fn put(&self, object: &Object) -> std::io::Result<PathBuf> {
         let invalid =
@@ -277,6 +301,10 @@ mod tests {
             folder.put(&object).unwrap();
         }
         std::os::unix::fs::symlink("/etc", root.join("bkt/a/etc")).unwrap();
+        assert!(folder.existing_object("bkt", "a/etc/hostname").is_none(), "not through a link");
+        assert!(folder.existing_object("bkt", "a/etc").is_none());
+        assert!(folder.existing_object("bkt", "a").is_none(), "a directory is no object");
+        assert_eq!(folder.existing_object("bkt", "a/x"), folder.object_path("bkt", "a/x"));
         let keys: Vec<String> = folder.objects().into_iter().map(|(b, k, _)| format!("{b}/{k}")).collect();
         assert_eq!(keys, ["bkt/a-b", "bkt/a/x", "bkt/a/y/z", "bkt/b"], "byte order, hidden files and links skipped");
         let path = folder.object_path("bkt", "a/x").unwrap();

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use parking_lot::{Condvar, Mutex};
 
@@ -92,6 +92,7 @@ impl Uploader {
     /// Puts `object` in the outbox (durably) and wakes the uploader.
     pub fn queue(&self, object: &Object) -> std::io::Result<PathBuf> {
         let path = self.outbox.put(object)?;
+        self.shared.waiting.fetch_add(1, Ordering::Relaxed);
         self.shared.signal.lock().queued = true;
         self.shared.changed.notify_all();
         Ok(path)
@@ -203,7 +204,7 @@ async fn run(outbox: BucketFolder, endpoint: String, trails: Trails, now: MockNo
                 Ok(Ok(_)) => None,
                 Ok(Err(e)) => Some(match e.code() {
                     Some(code) => code.to_string(),
-                    None => truncate(format!("{}", DisplayErrorContext(&e))),
+                    None => truncate(format!("cannot reach the S3 store at {endpoint}: {}", innermost(&e))),
                 }),
                 Err(e) => Some(e),
             };
@@ -234,6 +235,15 @@ async fn run(outbox: BucketFolder, endpoint: String, trails: Trails, now: MockNo
             }
         }
     }
+}
+
+/// The innermost cause of `e` (the SDK's own wrapping says little: "dispatch failure").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 fn truncate(mut text: String) -> String {
