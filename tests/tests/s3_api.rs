@@ -420,3 +420,31 @@ async fn a_trail_kms_key_id_is_resolved_to_its_arn() {
     assert_eq!(cleared.kms_key_id(), None);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn with_a_data_dir_digest_chains_and_keys_survive_a_restart() {
+    let dir = temp_dir("s3-restart");
+    let options = || Options { data_dir: Some(dir.clone()), ..Options::default() };
+    let server = Server::start_with(options()).await;
+    delivered_trail(&server).await;
+    let fingerprint = server.cloudtrail().list_public_keys().send().await.unwrap().public_key_list()[0].fingerprint().unwrap().to_string();
+    let before = digest_files(&dir.join("s3"));
+    server.stop().await;
+
+    let server = Server::start_with(options()).await;
+    let keys = server.cloudtrail().list_public_keys().send().await.unwrap();
+    assert_eq!(keys.public_key_list().len(), 1);
+    assert_eq!(keys.public_key_list()[0].fingerprint(), Some(fingerprint.as_str()), "the same signing key");
+    server.kms().list_keys().send().await.unwrap();
+    server.advance_clock(3600).await;
+    let after = digest_files(&dir.join("s3"));
+    assert_eq!(after.len(), before.len() + 1);
+    let newest = &after.last().unwrap().1;
+    let last_before = &before.last().unwrap().1;
+    assert_eq!(newest["previousDigestS3Object"], last_before["digestS3Object"], "the chain goes on");
+    assert_eq!(newest["digestStartTime"], last_before["digestEndTime"]);
+    assert_eq!(newest["digestPublicKeyFingerprint"], fingerprint.as_str());
+    assert!(!newest["logFiles"].as_array().unwrap().is_empty());
+    server.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

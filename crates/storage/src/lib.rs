@@ -437,3 +437,43 @@ fn create_dir(dir: &Path) -> Result<(), StorageError> {
         .create(dir)
         .map_err(|e| StorageError::new(format!("cannot create data dir {}: {e}", dir.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A digest signing key is stored wrapped (its private key never in the database in the
+    /// clear), loads back the same, survives a reset, and makes the root key required.
+    #[tokio::test]
+    async fn digest_signing_keys_are_wrapped_and_kept_across_a_reset() {
+        let dir = fresh_test_dir("signing-keys");
+        let key = SigningKey::generate("us-east-1", 100, 200).unwrap();
+        {
+            let storage = Storage::open(&dir).unwrap();
+            let op = storage.signing_key_op(&key).unwrap();
+            storage.commit(&KeyStore::new(), &[], vec![op], time::Duration::ZERO).await.unwrap();
+            storage.wipe().await.unwrap();
+            storage.close();
+        }
+        let db = std::fs::read(dir.join(schema::DB_FILE)).unwrap();
+        let wal = std::fs::read(dir.join(format!("{}-wal", schema::DB_FILE))).unwrap_or_default();
+        let private = key.pkcs8();
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        for bytes in [&db, &wal] {
+            for chunk in private.chunks_exact(32).skip(1) {
+                assert!(!contains(bytes, chunk), "no piece of the private key in the clear");
+                assert!(!contains(bytes, hex::encode(chunk).as_bytes()), "nor hex-encoded");
+            }
+        }
+        let storage = Storage::open(&dir).unwrap();
+        let loaded = storage.load_signing_keys().unwrap();
+        assert_eq!(loaded.len(), 1, "a reset keeps CloudTrail's keys");
+        assert_eq!(loaded[0].info(), key.info());
+        assert_eq!(loaded[0].sign(b"m").unwrap(), key.sign(b"m").unwrap());
+        storage.close();
+        std::fs::remove_file(dir.join(rootkey::ROOT_KEY_FILE)).unwrap();
+        let err = Storage::open(&dir).unwrap_err();
+        assert!(err.0.contains("missing"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
