@@ -109,7 +109,8 @@ async fn the_rust_sdk_reads_the_trail_bucket() {
     assert_eq!((got.content_type(), got.content_encoding()), (Some("application/json"), Some("gzip")));
     assert!(got.last_modified().is_some());
     assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), on_disk.as_slice());
-    let listed_etag = s3.list_objects_v2().bucket("trail-logs").prefix(log_key).send().await.unwrap().contents()[0].e_tag().unwrap().to_string();
+    let listed_etag =
+        s3.list_objects_v2().bucket("trail-logs").prefix(log_key).send().await.unwrap().contents()[0].e_tag().unwrap().to_string();
     assert_eq!(listed_etag, etag);
     let range = s3.get_object().bucket("trail-logs").key(log_key).range("bytes=2-9").send().await.unwrap();
     assert_eq!(range.content_range(), Some(format!("bytes 2-9/{}", on_disk.len()).as_str()));
@@ -177,33 +178,22 @@ async fn nothing_outside_a_bucket_can_be_read() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Three IAM users: `reader` (may read the trail bucket), `kmsonly` (KMS only), and `outsider`
+/// of another account (may read it as far as its own policy goes).
 fn config() -> String {
     let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::trail-logs","arn:aws:s3:::trail-logs/*"]}]}"#;
     let kms = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
-    format!(
-        r#"
-[[users]]
-account = "111122223333"
-name = "reader"
-access_key_id = "AKIAREADER0000000001"
-secret_access_key = "reader-secret"
-policies = ['''{read}''']
-
-[[users]]
-account = "111122223333"
-name = "kmsonly"
-access_key_id = "AKIAKMSONLY000000001"
-secret_access_key = "kms-secret"
-policies = ['''{kms}''']
-
-[[users]]
-account = "444455556666"
-name = "outsider"
-access_key_id = "AKIAOUTSIDER00000001"
-secret_access_key = "out-secret"
-policies = ['''{read}''']
-"#
-    )
+    let users = [
+        (ACCOUNT, "reader", "AKIAREADER0000000001", "reader-secret", read),
+        (ACCOUNT, "kmsonly", "AKIAKMSONLY000000001", "kms-secret", kms),
+        ("444455556666", "outsider", "AKIAOUTSIDER00000001", "out-secret", read),
+    ];
+    users
+        .iter()
+        .map(|(account, name, key, secret, policy)| {
+            format!("[[users]]\naccount = \"{account}\"\nname = \"{name}\"\naccess_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\npolicies = ['''{policy}''']\n\n")
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -296,14 +286,21 @@ async fn bucket_level_calls_are_recorded_and_object_reads_are_not() {
     assert_eq!((extra["SignatureVersion"].as_str(), extra["AuthenticationMethod"].as_str()), (Some("SigV4"), Some("AuthHeader")));
     assert!(extra["bytesTransferredOut"].as_u64().unwrap() > 0 && extra["x-amz-id-2"].is_string());
     let location = &records[1];
-    assert_eq!(location["requestParameters"], serde_json::json!({"bucketName": "trail-logs", "Host": server.addr.to_string(), "location": ""}));
-    assert_eq!(location["resources"], serde_json::json!([{"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::trail-logs"}]));
+    assert_eq!(
+        location["requestParameters"],
+        serde_json::json!({"bucketName": "trail-logs", "Host": server.addr.to_string(), "location": ""})
+    );
+    assert_eq!(
+        location["resources"],
+        serde_json::json!([{"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::trail-logs"}])
+    );
     assert_eq!(records[2]["errorCode"], "AccessDenied");
     assert_eq!(records[2]["userIdentity"]["userName"], "kmsonly");
 
     // A trail logs them like any management event.
     server.advance_clock(300).await;
-    let delivered: Vec<String> = log_files(&dir).iter().flat_map(|f| f.records.iter().map(|r| r["eventName"].as_str().unwrap().to_string())).collect();
+    let delivered: Vec<String> =
+        log_files(&dir).iter().flat_map(|f| f.records.iter().map(|r| r["eventName"].as_str().unwrap().to_string())).collect();
     assert!(delivered.iter().any(|n| n == "ListBuckets") && delivered.iter().any(|n| n == "GetBucketLocation"));
     server.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
@@ -321,7 +318,12 @@ async fn digests_are_signed_with_the_key_list_public_keys_returns() {
     let der = list[0].value().unwrap().as_ref().to_vec();
     assert_eq!(list[0].fingerprint(), Some(md5_hex(&der).as_str()), "the fingerprint is the MD5 of the DER key");
     assert!(list[0].validity_start_time().unwrap().secs() < list[0].validity_end_time().unwrap().secs());
-    assert!(server.cloudtrail_as("AKIAIOSFODNN7EXAMPLE", "s", "eu-west-1").list_public_keys().send().await.unwrap().public_key_list()[0].fingerprint() != list[0].fingerprint(), "a key per region");
+    assert!(
+        server.cloudtrail_as("AKIAIOSFODNN7EXAMPLE", "s", "eu-west-1").list_public_keys().send().await.unwrap().public_key_list()[0]
+            .fingerprint()
+            != list[0].fingerprint(),
+        "a key per region"
+    );
 
     let digests = digest_files(&dir);
     assert_eq!(digests.len(), 2);

@@ -25,8 +25,9 @@
 //! record from the trail's files. Delivery is at least once: records published after the last
 //! stored mark are published again after a crash (CloudTrail, too, may deliver an event more
 //! than once); such a file is then in no digest, and the digest chains (stored with the marks)
-//! stay whole. A digest file's name is fixed by its chain and period, so one published before a
-//! crash is written again, over itself, after it.
+//! stay whole: a digest published just before a crash that the stored chain does not count is
+//! superseded by the next one, which names the same previous digest (and, if the clock has not
+//! moved, has the same key, so it replaces it).
 //!
 //! Choice: log files are not encrypted. The seam for SSE-KMS log files is
 //! [`Delivery::encrypt_for_trail`], a no-op until CloudTrail can call KMS as
