@@ -149,7 +149,10 @@ async fn client(endpoint: &str) -> aws_sdk_s3::Client {
         )
         .load()
         .await;
+    // The endpoint again on the S3 client: an `AWS_ENDPOINT_URL_S3` in the environment must not
+    // send trail files elsewhere.
     let config = aws_sdk_s3::config::Builder::from(&shared)
+        .endpoint_url(endpoint)
         .force_path_style(true)
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .build();
