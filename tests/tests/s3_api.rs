@@ -226,18 +226,26 @@ async fn identity_policies_and_signatures_gate_the_bucket() {
     assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
     server.s3_as(ACCOUNT, "any", "eu-west-1").list_buckets().send().await.unwrap();
     // No signature at all: anonymous, refused.
-    let (status, body) = virtual_host_get(server.addr, "trail-logs.s3.us-east-1.amazonaws.com", &format!("/{key}")).await;
+    let (status, body) = virtual_host_get(server.addr, "trail-logs.s3.us-east-1.amazonaws.com", &format!("/{key}"), &[]).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    // Sent to S3, signed for KMS.
+    let kms_scope =
+        "AWS4-HMAC-SHA256 Credential=AKIAREADER0000000001/20250101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00";
+    let (status, body) =
+        virtual_host_get(server.addr, "trail-logs.s3.us-east-1.amazonaws.com", &format!("/{key}"), &[("authorization", kms_scope)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("<Code>AuthorizationHeaderMalformed</Code>") && body.contains("incorrect service"), "{body}");
     server.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// An unsigned GET with only `host` as its `Host` header (virtual-host-style addressing).
-async fn virtual_host_get(addr: std::net::SocketAddr, host: &str, path: &str) -> (u16, String) {
+/// A GET with `host` as its `Host` header (virtual-host-style addressing) and `headers`.
+async fn virtual_host_get(addr: std::net::SocketAddr, host: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n{extra}connection: close\r\n\r\n").as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).to_string();

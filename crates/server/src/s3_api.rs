@@ -99,6 +99,14 @@ fn identify(app: &App, parts: &Parts) -> Result<Option<Caller>, S3Error> {
         ));
     }
     let auth = SigV4Authorization::parse(header).map_err(|e| S3Error::new("AuthorizationHeaderMalformed", 400, e.0))?;
+    if auth.service != "s3" {
+        // A request sent to an S3 host but signed for another service, as S3 words it.
+        return Err(S3Error::new(
+            "AuthorizationHeaderMalformed",
+            400,
+            format!("The authorization header is malformed; incorrect service \"{}\". This endpoint belongs to \"s3\".", auth.service),
+        ));
+    }
     let principal = app.credentials.principal_for(&auth.access_key_id).map_err(|e| match e {
         CredentialError::Unrecognized => {
             S3Error::new("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")

@@ -153,9 +153,12 @@ impl Delivery {
 
     /// Drops every pending record and digest chain (control API `reset`). Signing keys stay.
     pub fn clear(&self) {
-        let mut state = self.state.lock();
-        state.pending.clear();
-        state.writing.clear();
+        // One lock at a time: `deliver` holds the chains while it takes the state.
+        {
+            let mut state = self.state.lock();
+            state.pending.clear();
+            state.writing.clear();
+        }
         self.chains.lock().clear();
     }
 
