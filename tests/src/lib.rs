@@ -102,6 +102,17 @@ impl Server {
         aws_sdk_kms::Client::new(&self.sdk_config(access_key, secret, Some(token), region))
     }
 
+    /// An S3 client signing with `access_key` for `region`, as the SDK addresses keytrail's
+    /// endpoint by default (an IP address: path-style).
+    pub fn s3_as(&self, access_key: &str, secret: &str, region: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::new(&self.sdk_config(access_key, secret, None, region))
+    }
+
+    /// An S3 client for the default account's root in `us-east-1`.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_as("AKIAIOSFODNN7EXAMPLE", "secret", "us-east-1")
+    }
+
     /// `GET /_keytrail/events?<query>` → the `Records` array.
     pub async fn events(&self, query: &str) -> Vec<Value> {
         let body = self.control("GET", &format!("/_keytrail/events?{query}"), None).await;

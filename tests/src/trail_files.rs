@@ -24,7 +24,8 @@ pub struct LogFile {
     pub records: Vec<Value>,
 }
 
-/// Every log file under `root`, sorted by key (so by publication time within a directory).
+/// Every log file under `root` (digest files left out), sorted by key (so by publication time
+/// within a directory).
 pub fn log_files(root: &Path) -> Vec<LogFile> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -33,7 +34,7 @@ pub fn log_files(root: &Path) -> Vec<LogFile> {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "gz") {
+            } else if path.extension().is_some_and(|e| e == "gz") && !path.to_string_lossy().contains("/CloudTrail-Digest/") {
                 let mut text = String::new();
                 flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("open")).read_to_string(&mut text).expect("a gzip file");
                 let body: Value = serde_json::from_str(&text).expect("a JSON log file");
@@ -49,6 +50,29 @@ pub fn log_files(root: &Path) -> Vec<LogFile> {
         }
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// Every digest file under `root` as `(key relative to root, parsed content, uncompressed bytes)`,
+/// sorted by key.
+pub fn digest_files(root: &Path) -> Vec<(String, Value, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.ends_with(".json.gz") && !name.starts_with('.') && path.to_string_lossy().contains("/CloudTrail-Digest/") {
+                let mut raw = Vec::new();
+                flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("open")).read_to_end(&mut raw).expect("a gzip file");
+                let key = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                out.push((key, serde_json::from_slice(&raw).expect("a JSON digest"), raw));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

@@ -12,8 +12,10 @@ use crate::delivery::Delivery;
 use crate::error::{decode, CloudTrailError};
 use crate::lookup::lookup_events;
 use crate::recorder::Recorder;
-use crate::trail_ops;
+use crate::signing::SigningKeys;
+use crate::trail_keys::{NoKeys, TrailKeyResolver};
 use crate::trails::Trails;
+use crate::{public_keys, trail_ops};
 
 macro_rules! operations {
     ($($name:ident => $read_only:expr, $logs_response:expr;)*) => {
@@ -68,6 +70,7 @@ operations! {
     AddTags => false, false;
     RemoveTags => false, false;
     ListTags => true, false;
+    ListPublicKeys => true, false;
 }
 
 /// The rest of the CloudTrail API: known to AWS, answered with `UnsupportedOperationException`.
@@ -100,7 +103,6 @@ const UNSUPPORTED: &[&str] = &[
     "ListImports",
     "ListInsightsData",
     "ListInsightsMetricData",
-    "ListPublicKeys",
     "ListQueries",
     "PutEventConfiguration",
     "PutInsightSelectors",
@@ -173,17 +175,31 @@ pub struct CloudTrail {
     pub trails: Trails,
     /// Log-file delivery (registered as a sink on the recorder).
     pub delivery: Arc<Delivery>,
+    /// Resolves a trail's `KmsKeyId` (the server's KMS).
+    pub(crate) key_resolver: Arc<dyn TrailKeyResolver>,
     recorder: Recorder,
 }
 
 impl CloudTrail {
-    /// CloudTrail over `recorder`'s history, delivering trail log files under `s3_root` every
-    /// `interval_seconds` of mock time. Registers the delivery sink on `recorder`.
+    /// CloudTrail over `recorder`'s history, delivering trail log files into the bucket folder
+    /// `s3_root` every `interval_seconds` of mock time, with no KMS keys to encrypt with.
+    /// Registers the delivery sink on `recorder`.
     pub fn new(recorder: &Recorder, s3_root: PathBuf, interval_seconds: i64) -> Self {
         let trails = Trails::new();
         let delivery = Arc::new(Delivery::new(trails.clone(), s3_root, interval_seconds));
+        CloudTrail::with_delivery(recorder, trails, delivery, Arc::new(NoKeys))
+    }
+
+    /// CloudTrail over `recorder`'s history with its `trails`, their `delivery`, and the KMS
+    /// keys trails may name. Registers the delivery sink on `recorder`.
+    pub fn with_delivery(recorder: &Recorder, trails: Trails, delivery: Arc<Delivery>, key_resolver: Arc<dyn TrailKeyResolver>) -> Self {
         recorder.add_sink(delivery.clone());
-        CloudTrail { trails, delivery, recorder: recorder.clone() }
+        CloudTrail { trails, delivery, key_resolver, recorder: recorder.clone() }
+    }
+
+    /// The digest signing keys.
+    pub fn signing_keys(&self) -> &SigningKeys {
+        self.delivery.signing_keys()
     }
 
     /// Runs one call for `scope` at mock time `now`.
@@ -206,6 +222,7 @@ impl CloudTrail {
             AddTags => crate::trail_tags::add(&mut ctx, body),
             RemoveTags => crate::trail_tags::remove(&mut ctx, body),
             ListTags => crate::trail_tags::list(&mut ctx, body),
+            ListPublicKeys => public_keys::list(self.signing_keys(), scope.region, now.unix_timestamp(), body),
         };
         CallOutcome { result, trail_arn: ctx.trail_arn }
     }
@@ -215,14 +232,14 @@ impl CloudTrail {
     /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html):
     /// the trail's ARN for CreateTrail, GetTrail, UpdateTrail, DeleteTrail, GetTrailStatus,
     /// StartLogging, StopLogging, PutEventSelectors, GetEventSelectors, AddTags and RemoveTags;
-    /// `*` for LookupEvents, DescribeTrails, ListTrails and ListTags, and for a request that names no valid trail (the call then
+    /// `*` for LookupEvents, DescribeTrails, ListTrails, ListPublicKeys and ListTags, and for a request that names no valid trail (the call then
     /// fails its own validation, if the caller may call the action on `*` at all).
     ///
     /// Choice: GetTrail takes the trail (older versions of the reference listed no resource).
     pub fn policy_resource(&self, scope: Scope<'_>, op: Operation, body: &[u8]) -> PolicyResource {
         use Operation::*;
         let member = match op {
-            LookupEvents | DescribeTrails | ListTrails => return PolicyResource::Any,
+            LookupEvents | DescribeTrails | ListTrails | ListPublicKeys => return PolicyResource::Any,
             // Choice: ListTags names any number of trails (ResourceIdList); it is authorized on
             // `*`, as one resource cannot stand for the list.
             ListTags => return PolicyResource::Any,
@@ -252,9 +269,9 @@ impl CloudTrail {
         self.delivery.deliver_due(now)
     }
 
-    /// Writes every pending record (shutdown).
-    pub fn flush_all(&self, now: OffsetDateTime) -> Vec<PathBuf> {
-        self.delivery.flush_all(now)
+    /// Writes every pending record (shutdown); with `end_chains`, digest chains end too.
+    pub fn flush_all(&self, now: OffsetDateTime, end_chains: bool) -> Vec<PathBuf> {
+        self.delivery.flush_all(now, end_chains)
     }
 
     /// Forgets every trail and pending record (control API `reset`).

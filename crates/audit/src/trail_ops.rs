@@ -12,6 +12,7 @@ use crate::error::{decode, CloudTrailError};
 use crate::selectors::{AdvancedEventSelector, EventSelector, Selectors};
 use crate::service::{CloudTrail, Scope};
 use crate::timefmt;
+use crate::trail_keys;
 use crate::trails::{Trail, TrailKey};
 
 /// What one call carries through a trail operation.
@@ -71,15 +72,10 @@ fn is_ip_address(s: &str) -> bool {
     parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// S3's bucket-naming rules. They also keep a bucket name a single safe path segment.
+/// S3's bucket-naming rules (the bucket folder's, which also keep a bucket name a single safe
+/// path segment), and not an IP address.
 fn validate_bucket(bucket: &str) -> Result<(), CloudTrailError> {
-    let ok = (3..=63).contains(&bucket.len())
-        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && !bucket.contains("..")
-        && !is_ip_address(bucket);
-    if ok {
+    if crate::delivery::folder::is_bucket_name(bucket) && !is_ip_address(bucket) {
         Ok(())
     } else {
         Err(err("InvalidS3BucketNameException", format!("Bucket name {bucket} is not valid.")))
@@ -184,7 +180,7 @@ struct TrailRequest {
 }
 
 /// Applies the settings a CreateTrail or UpdateTrail request gives, and checks the result.
-fn apply(trail: &mut Trail, req: TrailRequest) -> Result<(), CloudTrailError> {
+fn apply(ctx: &Ctx<'_>, trail: &mut Trail, req: TrailRequest) -> Result<(), CloudTrailError> {
     if req.is_organization_trail == Some(true) {
         return Err(err(
             "OrganizationsNotInUseException",
@@ -207,7 +203,14 @@ fn apply(trail: &mut Trail, req: TrailRequest) -> Result<(), CloudTrailError> {
     text(req.sns_topic_name, &mut trail.sns_topic_name);
     text(req.cloud_watch_logs_log_group_arn, &mut trail.cloud_watch_logs_log_group_arn);
     text(req.cloud_watch_logs_role_arn, &mut trail.cloud_watch_logs_role_arn);
-    text(req.kms_key_id, &mut trail.kms_key_id);
+    match req.kms_key_id.as_deref() {
+        None => {}
+        Some("") => trail.kms_key_id = None,
+        Some(given) => {
+            let resolver = &*ctx.cloudtrail.key_resolver;
+            trail.kms_key_id = Some(trail_keys::check(resolver, &trail.account_id, &trail.home_region, given)?);
+        }
+    }
     if let Some(v) = req.include_global_service_events {
         trail.include_global_service_events = v;
     }
@@ -234,7 +237,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
     // There are no buckets to check: any valid bucket name is a directory under the S3 root.
     let mut trail = Trail::new(&name, ctx.scope.account, ctx.scope.region, &bucket);
     trail.tags = crate::trail_tags::initial(req.tags_list.take())?;
-    apply(&mut trail, req)?;
+    apply(ctx, &mut trail, req)?;
     let out = trail.settings_json();
     ctx.cloudtrail.trails.insert_new(trail)?;
     Ok(out)
@@ -244,11 +247,12 @@ pub(crate) fn update(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
     let mut req: TrailRequest = decode(body)?;
     let name = req.name.take();
     let key = resolve_trail(ctx, name.as_deref(), Access::Change)?.key();
+    let ctx: &Ctx<'_> = ctx;
     ctx.cloudtrail
         .trails
         .update(&key, |t| {
             let mut changed = t.clone();
-            apply(&mut changed, req)?;
+            apply(ctx, &mut changed, req)?;
             *t = changed;
             Ok(t.settings_json())
         })
@@ -299,11 +303,14 @@ pub(crate) fn status(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Value, CloudTrail
     let iso = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).map(timefmt::event_time).unwrap_or_default();
     let mut m = Map::new();
     m.insert("IsLogging".into(), json!(s.is_logging));
-    if let Some(e) = &s.latest_delivery_error {
-        m.insert("LatestDeliveryError".into(), json!(e));
+    for (k, v) in [("LatestDeliveryError", &s.latest_delivery_error), ("LatestDigestDeliveryError", &s.latest_digest_delivery_error)] {
+        if let Some(e) = v {
+            m.insert(k.into(), json!(e));
+        }
     }
     for (k, v) in [
         ("LatestDeliveryTime", s.latest_delivery_time),
+        ("LatestDigestDeliveryTime", s.latest_digest_delivery_time),
         ("StartLoggingTime", s.start_logging_time),
         ("StopLoggingTime", s.stop_logging_time),
     ] {

@@ -43,7 +43,7 @@ pub struct Trail {
     /// Logs every region of the account, not only the home region.
     #[serde(default)]
     pub is_multi_region_trail: bool,
-    /// Kept and echoed; keytrail writes no digest files.
+    /// Log file integrity validation: hourly signed digest files ([`crate::digests`]).
     #[serde(default)]
     pub log_file_validation_enabled: bool,
     /// Kept and echoed.
@@ -52,7 +52,8 @@ pub struct Trail {
     /// Kept and echoed.
     #[serde(default)]
     pub cloud_watch_logs_role_arn: Option<String>,
-    /// Kept and echoed; log files are written unencrypted.
+    /// The KMS key ARN for SSE-KMS log files, as CloudTrail stores it (resolved and checked
+    /// when set); files are still written unencrypted (`Delivery::encrypt_for_trail`).
     #[serde(default)]
     pub kms_key_id: Option<String>,
     /// Tags (`Key`, `Value`): CreateTrail's `TagsList`, then AddTags and RemoveTags.
@@ -82,6 +83,12 @@ pub struct TrailStatus {
     pub latest_delivery_attempt_time: Option<i64>,
     /// Why the last delivery failed; cleared by a successful one.
     pub latest_delivery_error: Option<String>,
+    /// Publication time of the last digest file delivered.
+    #[serde(default)]
+    pub latest_digest_delivery_time: Option<i64>,
+    /// Why the last digest delivery failed; cleared by a successful one.
+    #[serde(default)]
+    pub latest_digest_delivery_error: Option<String>,
 }
 
 impl Trail {

@@ -3,13 +3,22 @@
 //! so a PutEventSelectors that excludes KMS leaves its trace, and so does a denied StopLogging.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hyper::http::request::Parts;
 use hyper::Response;
+use keytrail_audit::delivery::folder::BucketFolder;
+use keytrail_audit::delivery::remote::Uploader;
+use keytrail_audit::delivery::{Delivery, Destination};
 use keytrail_audit::error::CloudTrailError;
+use keytrail_audit::signing::SigningKeys;
+use keytrail_audit::trail_keys::{KeyProblem, TrailKeyResolver};
+use keytrail_audit::trails::Trails;
 use keytrail_audit::{parameters, CloudTrail, CloudTrailOperation, CloudTrailOutcome, PolicyResource, Recorder, Resource, Scope};
 use keytrail_iam::policy::{authorize_identity, Denial, DenialReason, PolicyDocument, RequestContext};
 use keytrail_iam::Caller;
+use keytrail_kms::key_ref::KeyRef;
+use keytrail_kms::{AliasUse, Clock, KeyStore};
 use time::OffsetDateTime;
 
 use crate::protocol::{error_response, json_response, ApiError, Body};
@@ -19,11 +28,17 @@ use crate::{App, Options, RequestMeta, StartError};
 /// The `resources` type of a trail in CloudTrail's own records.
 const TRAIL_RESOURCE_TYPE: &str = "AWS::CloudTrail::Trail";
 
-/// Sets up CloudTrail over `recorder`: trail log files go under `<data-dir>/s3`, else under
-/// `--trail-dir` (both made now, so a bad path stops start-up), else under a fresh temporary
+/// Where files wait for the uploader, inside the trail directory (not a bucket name, so the S3
+/// API never shows it).
+pub const OUTBOX_DIR: &str = ".outbox";
+
+/// Sets up CloudTrail over `recorder`: trail files go into the bucket folder `<data-dir>/s3`,
+/// else `--trail-dir` (both made now, so a bad path stops start-up), else a fresh temporary
 /// directory chosen now and made when the first file is written (servers that never deliver
-/// leave nothing behind).
-pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, StartError> {
+/// leave nothing behind). With `--s3-endpoint` they wait in `<that folder>/.outbox` for the
+/// uploader instead. Trails name KMS keys of `store`; statuses are in `clock`'s mock time.
+/// Returns CloudTrail and the trail directory (the bucket folder keytrail's S3 API serves).
+pub fn start(options: &Options, recorder: &Recorder, store: &KeyStore, clock: &Clock) -> Result<(CloudTrail, PathBuf), StartError> {
     let given = match (&options.data_dir, &options.trail_dir) {
         (Some(data), _) => Some(data.join("s3")),
         (None, Some(dir)) => Some(dir.clone()),
@@ -37,9 +52,47 @@ pub fn start(options: &Options, recorder: &Recorder) -> Result<CloudTrail, Start
         }
         None => std::env::temp_dir().join(format!("keytrail-{}", uuid::Uuid::new_v4().simple())).join("s3"),
     };
-    tracing::info!(dir = %root.display(), "trail log files go under this directory (it stands for S3)");
     let interval = i64::try_from(options.trail_delivery_seconds).unwrap_or(i64::MAX);
-    Ok(CloudTrail::new(recorder, root, interval))
+    let trails = Trails::new();
+    let destination = match &options.s3_endpoint {
+        None => {
+            tracing::info!(dir = %root.display(), "trail log files go under this directory (it stands for S3)");
+            Destination::Folder(BucketFolder::new(root.clone()))
+        }
+        Some(endpoint) => {
+            let outbox = root.join(OUTBOX_DIR);
+            tracing::info!(%endpoint, outbox = %outbox.display(), "trail files go to this S3 store; they wait in the outbox until it has them");
+            let clock = clock.clone();
+            let now = Arc::new(move || clock.now().unix_timestamp());
+            Destination::Outbox(Uploader::start(outbox, endpoint, trails.clone(), now).map_err(StartError)?)
+        }
+    };
+    let delivery = Arc::new(Delivery::with_destination(trails.clone(), destination, interval, SigningKeys::new()));
+    Ok((CloudTrail::with_delivery(recorder, trails, delivery, Arc::new(TrailKeys(store.clone()))), root))
+}
+
+/// Whether `url` can be an S3 endpoint: `http://` or `https://` and a host.
+pub fn check_s3_endpoint(url: &str) -> Result<(), String> {
+    let uri: hyper::Uri = url.parse().map_err(|_| format!("\"{url}\" is not a URL"))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(format!("\"{url}\" must be an http:// or https:// URL with a host")),
+    }
+}
+
+/// A trail's `KmsKeyId`, resolved in the trail's account and region like a KMS call's key id.
+struct TrailKeys(KeyStore);
+
+impl TrailKeyResolver for TrailKeys {
+    fn resolve(&self, account: &str, region: &str, key_id: &str) -> Result<String, KeyProblem> {
+        KeyRef::parse(key_id).map_err(|_| KeyProblem::Malformed)?;
+        let arn = self.0.resolve(account, region, key_id, AliasUse::Allowed).map_err(|_| KeyProblem::NotFound)?;
+        match self.0.with_key(&arn, |k| k.is_symmetric_encryption()) {
+            Some(true) => Ok(arn),
+            Some(false) => Err(KeyProblem::NotSymmetric),
+            None => Err(KeyProblem::NotFound),
+        }
+    }
 }
 
 /// Handles `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<name>`.
@@ -60,6 +113,11 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], name: &str, meta: &Re
         return error_response(&meta.request_id, &err);
     };
     let now = app.clock.now();
+    if op == CloudTrailOperation::ListPublicKeys && !app.cloudtrail.signing_keys().has_key_at(&caller.region, now.unix_timestamp()) {
+        // Making the region's first key takes a while: not on a worker thread.
+        let (keys, region) = (app.cloudtrail.signing_keys().clone(), caller.region.clone());
+        let _ = tokio::task::spawn_blocking(move || keys.ensure_current(&region, now.unix_timestamp())).await;
+    }
     let scope = Scope { account: caller.account(), region: &caller.region };
     // As for KMS: a body whose members cannot all be recorded is refused (and recorded as
     // refused) before anything runs; then the caller is authorized, then the call runs.

@@ -40,6 +40,8 @@ pub struct ConfigFile {
     pub max_connections: Option<usize>,
     /// `--enforcement`: `strict` (the default) or `report`.
     pub enforcement: Option<crate::options::Enforcement>,
+    /// `--s3-endpoint`: the S3-compatible store trails deliver to.
+    pub s3_endpoint: Option<String>,
     /// The `errorCode` written in records of denied calls. AWS publishes no KMS denial record;
     /// the API error is `AccessDeniedException`, while many detections key on `AccessDenied`
     /// (cloudtrail-for-kms.md §5), so it is configurable. Default: `AccessDeniedException`.
@@ -233,6 +235,9 @@ impl ConfigFile {
             if c != "AccessDenied" && c != "AccessDeniedException" {
                 return bad(format!("access_denied_error_code = \"{c}\" must be AccessDenied or AccessDeniedException"));
             }
+        }
+        if let Some(url) = &self.s3_endpoint {
+            crate::cloudtrail_api::check_s3_endpoint(url).map_err(|e| ConfigError(format!("s3_endpoint: {e}")))?;
         }
         for (field, v) in [("default_account", &self.default_account)] {
             if let Some(v) = v {

@@ -52,7 +52,7 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> 
 fn health(app: &App, request_id: &str) -> Response<Body> {
     let version = env!("CARGO_PKG_VERSION");
     // trailDir: where trails write their log files (the directory that stands for S3).
-    let trail_dir = app.cloudtrail.delivery.root().display().to_string();
+    let trail_dir = app.cloudtrail.delivery.folder().root().display().to_string();
     match app.storage.as_ref().and_then(|s| s.failure()) {
         None => json_response(200, request_id, &json!({ "status": "ok", "version": version, "trailDir": trail_dir })),
         Some(reason) => {
@@ -81,7 +81,8 @@ fn events(app: &App, query: Option<&str>, request_id: &str) -> Response<Body> {
 
 /// Counters for load tests: records in history and, with `--data-dir`, the group-commit writer's
 /// transactions (one fsync each) against the calls they acknowledged, and how long its commits
-/// took (microseconds since start: what bounds throughput and p99 there).
+/// took (microseconds since start: what bounds throughput and p99 there); with `--s3-endpoint`,
+/// how many trail files wait for the store.
 fn stats(app: &App) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let storage = app.storage.as_ref().map(|s| {
@@ -94,7 +95,9 @@ fn stats(app: &App) -> Value {
             "commitMicros": { "count": c.count, "p50": c.p50, "p90": c.p90, "p99": c.p99, "max": c.max },
         })
     });
-    json!({ "events": app.recorder.len(), "storage": storage })
+    // With --s3-endpoint: trail files waiting in the outbox for the store.
+    let outbox = app.cloudtrail.delivery.uploader().map(|u| json!({ "endpoint": u.endpoint(), "waiting": u.waiting() }));
+    json!({ "events": app.recorder.len(), "storage": storage, "outbox": outbox })
 }
 
 fn clock_body(app: &App) -> Value {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use keytrail_audit::digests::DigestChain;
 use keytrail_audit::trails::TrailKey;
 use keytrail_audit::{EventLog, Recorder};
 use keytrail_iam::credentials::IssuedSession;
@@ -22,6 +23,21 @@ pub(crate) const TRAILS_ID: &str = "all";
 pub(crate) const DELIVERY_KIND: &str = "trail_delivery";
 /// See [`DELIVERY_KIND`].
 pub(crate) const DELIVERY_ID: &str = "all";
+
+/// Storage kind and id of the trails' digest chains (`Delivery::digest_chains`), one row.
+pub(crate) const DIGESTS_KIND: &str = "trail_digests";
+/// See [`DIGESTS_KIND`].
+pub(crate) const DIGESTS_ID: &str = "all";
+
+/// What of trail delivery was last committed: the marks and the digest chains (stored again
+/// when they change).
+#[derive(Default)]
+pub(crate) struct StoredDelivery {
+    /// The delivery marks.
+    pub(crate) marks: DeliveryMarks,
+    /// The digest chains.
+    pub(crate) chains: Vec<DigestChain>,
+}
 
 /// A trail's delivery mark as stored: `{"account", "region", "name", "delivered_through"}`.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -48,6 +64,18 @@ pub(crate) fn resume_delivery(storage: &Storage, cloudtrail: &keytrail_audit::se
     let marks: DeliveryMarks = stored.into_iter().flat_map(|(_, marks)| marks).map(|m| (m.trail, m.delivered_through)).collect();
     cloudtrail.delivery.resume(&marks, &*storage.event_log());
     Ok(marks)
+}
+
+/// Loads the digest signing keys and the digest chains into `cloudtrail` (a restart continues
+/// every chain, signed with the same keys). Returns the chains found.
+pub(crate) fn restore_digests(storage: &Storage, cloudtrail: &keytrail_audit::service::CloudTrail) -> Result<Vec<DigestChain>, StartError> {
+    let keys = storage.load_signing_keys().map_err(|e| StartError(format!("cannot load digest signing keys from the data dir: {e}")))?;
+    cloudtrail.signing_keys().restore(keys);
+    let stored: Vec<(String, Vec<DigestChain>)> =
+        storage.load_kind(DIGESTS_KIND).map_err(|e| StartError(format!("cannot load digest chains from the data dir: {e}")))?;
+    let chains: Vec<DigestChain> = stored.into_iter().flat_map(|(_, c)| c).collect();
+    cloudtrail.delivery.restore_digest_chains(chains.clone());
+    Ok(chains)
 }
 
 /// Loads the stored trail set into `cloudtrail`.

@@ -44,6 +44,11 @@ enum BodyError {
 pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) -> Result<Response<Body>, std::convert::Infallible> {
     let request_id = new_request_id();
     let (parts, mut body) = req.into_parts();
+    // S3 (the trail bucket) is answered before any body is read: it only reads, and a refused
+    // upload must get S3's error, not the JSON body limit's.
+    if keytrail_s3::is_s3_request(&parts.uri, &parts.headers) {
+        return Ok(crate::s3_api::handle(&app, &parts, &source_ip).await);
+    }
     // A body announced larger than the limit is refused before any of it is kept; it is drained
     // first when that is cheap enough, so the client gets to read the answer.
     let announced = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -106,12 +111,12 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
         let service = scope_service(&parts);
         match service.as_deref() {
             Some("sts") => {
-                let meta = request_meta(request_id, &source_ip, &parts);
+                let meta = request_meta(&parts, request_id, &source_ip);
                 return Ok(crate::sts_api::handle(&app, &parts, &body, &meta).await);
             }
             // An unsigned query-protocol call: STS answers it (MissingAuthenticationToken).
             None if keytrail_sts::QueryRequest::names_an_action(parts.uri.query(), &body) => {
-                let meta = request_meta(request_id, &source_ip, &parts);
+                let meta = request_meta(&parts, request_id, &source_ip);
                 return Ok(crate::sts_api::handle(&app, &parts, &body, &meta).await);
             }
             Some(other) if other != "kms" && other != "cloudtrail" => {
@@ -124,7 +129,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, source_ip: Arc<str>) 
         let err = ApiError::bad_request("UnknownOperationException", "keytrail serves the AWS JSON protocol: POST / with X-Amz-Target.");
         return Ok(error_response(&request_id, &err));
     }
-    let meta = request_meta(request_id, &source_ip, &parts);
+    let meta = request_meta(&parts, request_id, &source_ip);
     let resp = if let Some(name) = target.strip_prefix(KMS_PREFIX) {
         crate::kms_api::handle(&app, &parts, &body, name, &meta).await
     } else if let Some(name) = target.strip_prefix(CLOUDTRAIL_PREFIX).or_else(|| target.strip_prefix(CLOUDTRAIL_SMITHY_PREFIX)) {
@@ -183,8 +188,9 @@ fn closing(mut resp: Response<Body>) -> Response<Body> {
 /// moto's reset route (`moto_server`'s `/moto-api/reset`).
 pub const MOTO_RESET: &str = "/moto-api/reset";
 
-/// The facts of the request its records need.
-fn request_meta(request_id: String, source_ip: &str, parts: &hyper::http::request::Parts) -> RequestMeta {
+/// What a request's records need of it: its id, the peer's address, its `User-Agent` (at most
+/// 1 KB, as CloudTrail keeps it).
+pub(crate) fn request_meta(parts: &hyper::http::request::Parts, request_id: String, source_ip: &str) -> RequestMeta {
     RequestMeta {
         request_id,
         source_ip: source_ip.to_string(),

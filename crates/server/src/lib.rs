@@ -14,6 +14,7 @@
 //! - `control` — health, reset, events, clock. `cloudtrail_api` — LookupEvents and trails.
 //! - `sts_api` — STS's query protocol (AssumeRole, GetCallerIdentity) through the same chain.
 //! - `unserved` — the answer, in their own protocol, for services keytrail does not serve.
+//! - `s3_api` — the trail bucket over S3 (`keytrail-s3`), with S3's authentication errors.
 //! - `protocol` — awsJson1_1 responses and errors. `options` — settings from flags and config.
 
 pub mod cloudtrail_api;
@@ -28,6 +29,7 @@ pub mod kms_api;
 pub mod options;
 pub mod protocol;
 pub mod records;
+pub mod s3_api;
 pub mod seeds;
 pub mod signature;
 pub mod signature_fast;
@@ -40,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::server::graceful::GracefulShutdown;
+use keytrail_audit::delivery::folder::BucketFolder;
 use keytrail_audit::{CloudTrail, CloudTrailRecord, Recorder};
 use keytrail_iam::CredentialDirectory;
 use keytrail_kms::report::{DenialLog, ReportOnly};
@@ -48,6 +51,16 @@ use keytrail_storage::{Storage, StorageError};
 use tokio::net::TcpListener;
 
 pub use options::{Enforcement, Options};
+
+/// How long shutdown lets the uploader send what waits in the outbox (the rest goes at the next
+/// start, with `--data-dir`).
+const UPLOAD_GRACE: Duration = Duration::from_secs(5);
+
+/// Delivery state put in a commit, noted as stored once that commits.
+struct PendingDelivery {
+    stored: durable::StoredDelivery,
+    keys: Vec<Arc<keytrail_audit::signing::SigningKey>>,
+}
 
 /// Facts about one HTTP request that its records need.
 #[derive(Clone, Debug)]
@@ -103,6 +116,8 @@ pub struct App {
     pub storage: Option<Storage>,
     /// CloudTrail: trails, their log-file delivery, LookupEvents.
     pub cloudtrail: CloudTrail,
+    /// The S3 API over the trail bucket folder.
+    pub s3: Arc<keytrail_s3::S3Service>,
     /// SigV4 signing keys derived so far (`--verify-signatures`).
     pub signing_keys: Arc<signature_fast::SigningKeyCache>,
     /// STS: the config's roles, and the sessions AssumeRole issues into `credentials`.
@@ -111,8 +126,9 @@ pub struct App {
     pub unserved: Arc<unserved::Warned>,
     /// With `--enforcement report`: the calls strict enforcement would have denied.
     pub denials: Arc<DenialLog>,
-    /// With `--data-dir`: the trails' delivery marks as last committed (stored again when they move).
-    stored_marks: Arc<parking_lot::Mutex<durable::DeliveryMarks>>,
+    /// With `--data-dir`: the trails' delivery marks and digest chains as last committed (stored
+    /// again when they change).
+    stored_delivery: Arc<parking_lot::Mutex<durable::StoredDelivery>>,
     /// Held by `tick` and `reset`, so a rotation or a delivery that falls due never runs halfway
     /// through a reset (it could write back to the data dir a key or a trail's mark just wiped).
     maintenance: Arc<tokio::sync::Mutex<()>>,
@@ -156,7 +172,7 @@ impl App {
         if recorder.is_empty() {
             recorder.empty_events_out();
         }
-        let cloudtrail = match cloudtrail_api::start(&options, &recorder) {
+        let (cloudtrail, trail_root) = match cloudtrail_api::start(&options, &recorder, &kms.store, &clock) {
             Ok(c) => c,
             Err(e) => {
                 if let Some(s) = &storage {
@@ -165,20 +181,26 @@ impl App {
                 return Err(e);
             }
         };
-        let mut stored_marks = Vec::new();
+        let mut stored_delivery = durable::StoredDelivery::default();
         if let Some(s) = &storage {
             let restored = durable::restore_trails(s, &cloudtrail)
                 .and_then(|()| durable::restore_sessions(s, &kms.store, &clock, &credentials))
-                .and_then(|()| durable::resume_delivery(s, &cloudtrail));
+                .and_then(|()| {
+                    let chains = durable::restore_digests(s, &cloudtrail)?;
+                    Ok(durable::StoredDelivery { marks: durable::resume_delivery(s, &cloudtrail)?, chains })
+                });
             match restored {
-                Ok(marks) => stored_marks = marks,
+                Ok(stored) => stored_delivery = stored,
                 Err(e) => {
                     s.close();
                     return Err(e);
                 }
             }
         }
+        let defaults = keytrail_s3::buckets::Defaults { account: options.account_id.clone(), region: options.region.clone() };
+        let s3 = Arc::new(keytrail_s3::S3Service::new(BucketFolder::new(trail_root), cloudtrail.trails.clone(), defaults));
         let app = App {
+            s3,
             options: Arc::new(options),
             kms,
             recorder,
@@ -190,7 +212,7 @@ impl App {
             sts,
             unserved: Arc::default(),
             denials,
-            stored_marks: Arc::new(parking_lot::Mutex::new(stored_marks)),
+            stored_delivery: Arc::new(parking_lot::Mutex::new(stored_delivery)),
             maintenance: Arc::default(),
         };
         app.apply_seeds();
@@ -234,20 +256,68 @@ impl App {
         self.recorder.record(records);
         let Some(storage) = &self.storage else { return Ok(()) };
         let mut extra = Vec::new();
-        let mut marks = None;
+        let mut delivery = None;
         if let Some(t) = trails {
             extra.push(Storage::put_op(durable::TRAILS_KIND, durable::TRAILS_ID, &t)?);
             // A new trail's mark is stored with it: after a crash it takes back what it missed.
-            marks = self.moved_delivery_marks();
-            if let Some(m) = &marks {
-                extra.push(durable::delivery_marks_op(m)?);
+            delivery = self.delivery_state_ops(storage, &mut extra)?;
+        }
+        let result = storage.commit(&self.kms.store, &changes, extra, self.clock.offset()).await;
+        self.delivery_state_stored(delivery, result.is_ok());
+        result
+    }
+
+    /// Adds to `ops` what of trail delivery changed since last stored: the delivery marks, the
+    /// digest chains, new digest signing keys. Returns what to note as stored once committed.
+    fn delivery_state_ops(
+        &self,
+        storage: &Storage,
+        ops: &mut Vec<keytrail_storage::StateOp>,
+    ) -> Result<Option<PendingDelivery>, StorageError> {
+        let marks = self.cloudtrail.delivery.delivered_through();
+        let chains = self.cloudtrail.delivery.digest_chains();
+        let keys = self.cloudtrail.signing_keys().take_unsaved();
+        let (marks_moved, chains_moved) = {
+            let stored = self.stored_delivery.lock();
+            (marks != stored.marks, chains != stored.chains)
+        };
+        if !marks_moved && !chains_moved && keys.is_empty() {
+            return Ok(None);
+        }
+        let built = (|| {
+            let mut built = Vec::new();
+            for key in &keys {
+                built.push(storage.signing_key_op(key)?);
+            }
+            if marks_moved {
+                built.push(durable::delivery_marks_op(&marks)?);
+            }
+            if chains_moved {
+                built.push(Storage::put_op(durable::DIGESTS_KIND, durable::DIGESTS_ID, &chains)?);
+            }
+            Ok::<_, StorageError>(built)
+        })();
+        match built {
+            Ok(built) => {
+                ops.extend(built);
+                Ok(Some(PendingDelivery { stored: durable::StoredDelivery { marks, chains }, keys }))
+            }
+            Err(e) => {
+                self.cloudtrail.signing_keys().return_unsaved(keys);
+                Err(e)
             }
         }
-        storage.commit(&self.kms.store, &changes, extra, self.clock.offset()).await?;
-        if let Some(m) = marks {
-            *self.stored_marks.lock() = m;
+    }
+
+    /// After a commit that carried `pending`: notes it as stored, or (failed) keeps the new
+    /// signing keys for the next commit.
+    fn delivery_state_stored(&self, pending: Option<PendingDelivery>, committed: bool) {
+        let Some(pending) = pending else { return };
+        if committed {
+            *self.stored_delivery.lock() = pending.stored;
+        } else {
+            self.cloudtrail.signing_keys().return_unsaved(pending.keys);
         }
-        Ok(())
     }
 
     /// Records an STS call and, with `--data-dir`, makes the credentials it issued durable with
@@ -266,25 +336,24 @@ impl App {
         storage.commit(&self.kms.store, &[], extra, self.clock.offset()).await
     }
 
-    /// The trails' delivery marks, if they moved since last stored.
-    fn moved_delivery_marks(&self) -> Option<durable::DeliveryMarks> {
-        let marks = self.cloudtrail.delivery.delivered_through();
-        (marks != *self.stored_marks.lock()).then_some(marks)
-    }
-
-    /// With `--data-dir`: stores the trails' delivery marks if log files were written (or trails
-    /// changed) since they were last stored.
-    async fn store_delivery_marks(&self) {
+    /// With `--data-dir`: stores what of trail delivery changed (marks after log files were
+    /// written or trails changed, digest chains, new signing keys).
+    async fn store_delivery_state(&self) {
         let Some(storage) = &self.storage else { return };
-        let Some(marks) = self.moved_delivery_marks() else { return };
-        let stored = match durable::delivery_marks_op(&marks) {
-            Ok(op) => storage.commit(&self.kms.store, &[], vec![op], self.clock.offset()).await,
-            Err(e) => Err(e),
+        let mut ops = Vec::new();
+        let stored = match self.delivery_state_ops(storage, &mut ops) {
+            Ok(None) => return,
+            Ok(Some(pending)) => {
+                let result = storage.commit(&self.kms.store, &[], ops, self.clock.offset()).await;
+                let failed = result.as_ref().err().map(|e| e.to_string());
+                self.delivery_state_stored(Some(pending), result.is_ok());
+                failed
+            }
+            Err(e) => Some(e.to_string()),
         };
-        match stored {
-            Ok(()) => *self.stored_marks.lock() = marks,
-            // Not fatal: the marks stay behind, so a crash now means records delivered twice.
-            Err(e) => tracing::warn!(error = %e, "could not store the trails' delivery marks; will retry"),
+        // Not fatal: the marks stay behind, so a crash now means records delivered twice.
+        if let Some(e) = stored {
+            tracing::warn!(error = %e, "could not store the trails' delivery state; will retry");
         }
     }
 
@@ -310,8 +379,11 @@ impl App {
             self.commit(Vec::new(), Vec::new()).await;
         }
         // After KMS's due events, so a delivery includes the service events that came before it.
-        self.cloudtrail.deliver_due(now);
-        self.store_delivery_marks().await;
+        // Off the async workers: files are written and synced, digests signed (and a region's
+        // first signing key made).
+        let cloudtrail = self.cloudtrail.clone();
+        let _ = tokio::task::spawn_blocking(move || cloudtrail.deliver_due(now)).await;
+        self.store_delivery_state().await;
     }
 
     /// Wipes keys, events and trails, and re-applies the configured seeds.
@@ -321,7 +393,9 @@ impl App {
         // in memory or on disk (and, like any failed commit, stops keytrail acknowledging calls).
         if let Some(storage) = &self.storage {
             storage.wipe().await.map_err(|e| e.to_string())?;
-            self.stored_marks.lock().clear();
+            let mut stored = self.stored_delivery.lock();
+            stored.marks.clear();
+            stored.chains.clear();
         }
         self.kms.store.clear();
         self.recorder.clear();
@@ -336,8 +410,14 @@ impl App {
 
     /// Flushes outputs at shutdown; with `--data-dir`, commits what is queued and releases it.
     pub async fn shutdown(&self) {
-        self.cloudtrail.flush_all(self.clock.now());
-        self.store_delivery_marks().await;
+        // Without a data dir the digest chains end here (they would not survive); with one they
+        // go on after the restart.
+        let (cloudtrail, now, end_chains) = (self.cloudtrail.clone(), self.clock.now(), self.storage.is_none());
+        let _ = tokio::task::spawn_blocking(move || cloudtrail.flush_all(now, end_chains)).await;
+        self.store_delivery_state().await;
+        if let Some(uploader) = self.cloudtrail.delivery.uploader().cloned() {
+            let _ = tokio::task::spawn_blocking(move || uploader.shutdown(UPLOAD_GRACE)).await;
+        }
         self.recorder.flush();
         if let Some(storage) = self.storage.clone() {
             let _ = tokio::task::spawn_blocking(move || storage.close()).await;

@@ -56,6 +56,9 @@ struct Cli {
     /// one strict enforcement would deny is listed at GET /_keytrail/denials and logged.
     #[arg(long, env = "KEYTRAIL_ENFORCEMENT", value_parser = ["strict", "report"])]
     enforcement: Option<String>,
+    /// Deliver trail files to this S3-compatible store (credentials from the AWS environment).
+    #[arg(long = "s3-endpoint", env = "KEYTRAIL_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
 }
 
 impl Cli {
@@ -92,6 +95,10 @@ impl Cli {
         }
         if let Some(e) = self.enforcement {
             o.enforcement = e.parse().map_err(ConfigError)?;
+        }
+        if let Some(url) = self.s3_endpoint {
+            keytrail_server::cloudtrail_api::check_s3_endpoint(&url).map_err(|e| ConfigError(format!("--s3-endpoint: {e}")))?;
+            o.s3_endpoint = Some(url);
         }
         o.verify_signatures |= self.verify_signatures;
         o.strict_credentials |= self.strict_credentials;

@@ -53,6 +53,9 @@ pub struct Options {
     /// Where trail log files go (the directory that stands for S3) when there is no `data_dir`;
     /// with neither, a temporary directory made at start-up.
     pub trail_dir: Option<PathBuf>,
+    /// A real S3-compatible store (`--s3-endpoint URL`) that trails deliver their files to, with
+    /// credentials from the standard AWS chain; `None` writes them into the trail directory.
+    pub s3_endpoint: Option<String>,
     /// How often trails deliver log files, in seconds of mock time.
     pub trail_delivery_seconds: u64,
     /// A connection on which no request begins for this long, and none is being answered, is
@@ -105,6 +108,7 @@ impl Default for Options {
             enforcement: Enforcement::Strict,
             file: ConfigFile::default(),
             trail_dir: None,
+            s3_endpoint: None,
             trail_delivery_seconds: 300,
             idle_connection_timeout: std::time::Duration::from_secs(30),
             control_token: None,
@@ -136,6 +140,9 @@ impl Options {
         }
         if file.trail_dir.is_some() {
             self.trail_dir = file.trail_dir.clone();
+        }
+        if file.s3_endpoint.is_some() {
+            self.s3_endpoint = file.s3_endpoint.clone();
         }
         if file.events_out.is_some() {
             self.events_out = file.events_out.clone();

@@ -47,6 +47,17 @@ fn amz_date(t: OffsetDateTime) -> String {
 /// Verifies the request's signature against the secret of its access key: configured, or
 /// issued by STS.
 pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) -> Result<(), ApiError> {
+    verify_as(app, parts, body, auth, false)
+}
+
+/// [`verify`] for an S3 request, signed as S3 signs: the URI path encoded once and not
+/// normalized, the payload hash taken from `x-amz-content-sha256` (S3 requests may sign
+/// `UNSIGNED-PAYLOAD`). Its body is never read.
+pub fn verify_s3(app: &App, parts: &Parts, auth: &SigV4Authorization) -> Result<(), ApiError> {
+    verify_as(app, parts, &[], auth, true)
+}
+
+fn verify_as(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization, s3: bool) -> Result<(), ApiError> {
     let issued = app.credentials.issued(&auth.access_key_id);
     let secret = match (app.credentials.configured(&auth.access_key_id), &issued) {
         (Some(key), _) => key.secret.as_str(),
@@ -102,9 +113,9 @@ pub fn verify(app: &App, parts: &Parts, body: &[u8], auth: &SigV4Authorization) 
         region: &auth.region,
         service: &auth.service,
     };
-    let expected = match app.signing_keys.signature(&request, secret) {
-        Some(signature) => signature,
-        None => reference_signature(&request, secret)?,
+    let expected = match (s3, app.signing_keys.signature(&request, secret)) {
+        (false, Some(signature)) => signature,
+        _ => reference_signature(&request, secret, s3)?,
     };
     if !keytrail_iam::credentials::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(invalid(
@@ -144,11 +155,19 @@ fn header_title(name: &str) -> String {
     out
 }
 
-/// The signature `aws_sigv4` computes for `req` with `secret`.
-fn reference_signature(req: &SignedRequest<'_>, secret: &str) -> Result<String, ApiError> {
+/// The signature `aws_sigv4` computes for `req` with `secret` (`s3`: with S3's settings).
+fn reference_signature(req: &SignedRequest<'_>, secret: &str, s3: bool) -> Result<String, ApiError> {
     let identity: Identity = Credentials::new(req.access_key_id, secret, None, None, "keytrail").into();
     let mut settings = SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
+    let mut body = SignableBody::Bytes(req.body);
+    if s3 {
+        settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        if let Some((_, hash)) = req.headers.iter().find(|(n, _)| *n == "x-amz-content-sha256") {
+            body = SignableBody::Precomputed(hash.to_string());
+        }
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(req.region)
@@ -158,7 +177,7 @@ fn reference_signature(req: &SignedRequest<'_>, secret: &str) -> Result<String, 
         .build()
         .map_err(|_| invalid("The request signature could not be checked."))?
         .into();
-    let signable = SignableRequest::new(req.method, req.path_and_query, req.headers.iter().copied(), SignableBody::Bytes(req.body))
+    let signable = SignableRequest::new(req.method, req.path_and_query, req.headers.iter().copied(), body)
         .map_err(|_| invalid("The request signature could not be checked."))?;
     let signed = sign(signable, &params).map_err(|_| invalid("The request signature could not be checked."))?;
     Ok(signed.signature().to_string())
@@ -231,7 +250,7 @@ mod tests {
                 service: "kms",
             };
             let cache = SigningKeyCache::default();
-            let reference = reference_signature(&req, &secret).unwrap();
+            let reference = reference_signature(&req, &secret, false).unwrap();
             prop_assert_eq!(cache.signature(&req, &secret), Some(reference.clone()));
             prop_assert_eq!(cache.signature(&req, &secret), Some(reference.clone()), "from the cached key");
             let other_secret = format!("{secret}x");
@@ -258,7 +277,7 @@ mod tests {
         for _ in 0..2 {
             for (akid, region, secret) in [("AK1", "us-east-1", "s1"), ("AK2", "us-east-1", "s2"), ("AK1", "eu-west-1", "s1")] {
                 let req = request(akid, region);
-                assert_eq!(cache.signature(&req, secret).unwrap(), reference_signature(&req, secret).unwrap(), "{akid} {region}");
+                assert_eq!(cache.signature(&req, secret).unwrap(), reference_signature(&req, secret, false).unwrap(), "{akid} {region}");
             }
         }
     }

@@ -28,6 +28,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use keytrail_audit::signing::{PublicKeyInfo, SigningKey};
 use keytrail_kms::{Change, KeyStore};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::Connection;
@@ -58,6 +59,9 @@ pub mod kinds {
     pub const STS_SESSION: &str = "sts_session";
     /// Bookkeeping: the clock offset, the last sequence number.
     pub const META: &str = "meta";
+    /// A CloudTrail digest signing key (private half wrapped). Kept across a reset: it is
+    /// CloudTrail's key, and digests already written stay verifiable with it.
+    pub const CLOUDTRAIL_SIGNING_KEY: &str = "cloudtrail_signing_key";
 }
 
 const META_CLOCK: &str = "clock_offset_ms";
@@ -170,7 +174,8 @@ impl Storage {
         // half the commits of a CreateKey run (perf, uprobe on pcache1TruncateUnsafe).
         conn.execute_batch("PRAGMA cache_size=-2048;")?;
         let checkpointer = checkpoint::Checkpointer::start(&db_path)?;
-        let wrapped_keys: i64 = conn.query_row("SELECT COUNT(*) FROM state WHERE kind IN ('key', 'sts_session')", [], |r| r.get(0))?;
+        let wrapped_keys: i64 =
+            conn.query_row("SELECT COUNT(*) FROM state WHERE kind IN ('key', 'sts_session', 'cloudtrail_signing_key')", [], |r| r.get(0))?;
         let root = RootKey::load_or_create(dir, wrapped_keys == 0)?;
         let event_count: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let max_seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
@@ -257,6 +262,26 @@ impl Storage {
     pub fn put_op<T: Serialize>(kind: &str, id: &str, value: &T) -> Result<StateOp, StorageError> {
         let body = serde_json::to_vec(value).map_err(|e| StorageError::new(format!("cannot encode {kind} {id}: {e}")))?;
         Ok(StateOp::Put { kind: kind.into(), id: id.into(), body })
+    }
+
+    /// The put that stores a CloudTrail digest signing key, its private half wrapped under the
+    /// root key (bound to the key's id); pass it to [`Storage::commit`].
+    pub fn signing_key_op(&self, key: &SigningKey) -> Result<StateOp, StorageError> {
+        let id = signing_key_id(key.info());
+        let wrapped = self.shared.root.wrap(&signing_key_aad(&id), key.pkcs8())?;
+        let stored = StoredSigningKey { info: key.info().clone(), wrapped: hex::encode(wrapped) };
+        Self::put_op(kinds::CLOUDTRAIL_SIGNING_KEY, &id, &stored)
+    }
+
+    /// Every stored digest signing key, unwrapped.
+    pub fn load_signing_keys(&self) -> Result<Vec<SigningKey>, StorageError> {
+        let mut out = Vec::new();
+        for (id, stored) in self.load_kind::<StoredSigningKey>(kinds::CLOUDTRAIL_SIGNING_KEY)? {
+            let wrapped = hex::decode(&stored.wrapped).map_err(|_| StorageError::new(format!("stored signing key {id} is damaged")))?;
+            let pkcs8 = self.shared.root.unwrap(&signing_key_aad(&id), &wrapped)?;
+            out.push(SigningKey::from_pkcs8(stored.info, pkcs8).map_err(StorageError::new)?);
+        }
+        Ok(out)
     }
 
     /// A delete of `(kind, id)`: pass it to [`Storage::commit`].
@@ -367,7 +392,8 @@ impl Storage {
         })
     }
 
-    /// Wipes all state but `meta` (keys, aliases, grants, trails) and the history; returns once
+    /// Wipes all state but `meta` and the digest signing keys (keys, aliases, grants, trails)
+    /// and the history; returns once
     /// that has committed. For `reset`; the caller clears memory and re-seeds.
     pub async fn wipe(&self) -> Result<(), StorageError> {
         let (tx, done) = oneshot::channel();
@@ -402,6 +428,24 @@ impl Storage {
         }
         self.shared.lock.lock().take();
     }
+}
+
+/// A digest signing key as stored: its public facts and its wrapped PKCS #8 private key (hex).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSigningKey {
+    info: PublicKeyInfo,
+    wrapped: String,
+}
+
+fn signing_key_id(info: &PublicKeyInfo) -> String {
+    format!("{}/{}", info.region, info.fingerprint)
+}
+
+fn signing_key_aad(id: &str) -> Vec<u8> {
+    let mut aad = kinds::CLOUDTRAIL_SIGNING_KEY.as_bytes().to_vec();
+    aad.push(0);
+    aad.extend_from_slice(id.as_bytes());
+    aad
 }
 
 fn offset_ms(offset: time::Duration) -> i64 {
@@ -444,4 +488,44 @@ fn create_dir(dir: &Path) -> Result<(), StorageError> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| StorageError::new(format!("cannot create data dir {}: {e}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A digest signing key is stored wrapped (its private key never in the database in the
+    /// clear), loads back the same, survives a reset, and makes the root key required.
+    #[tokio::test]
+    async fn digest_signing_keys_are_wrapped_and_kept_across_a_reset() {
+        let dir = fresh_test_dir("signing-keys");
+        let key = SigningKey::generate("us-east-1", 100, 200).unwrap();
+        {
+            let storage = Storage::open(&dir).unwrap();
+            let op = storage.signing_key_op(&key).unwrap();
+            storage.commit(&KeyStore::new(), &[], vec![op], time::Duration::ZERO).await.unwrap();
+            storage.wipe().await.unwrap();
+            storage.close();
+        }
+        let db = std::fs::read(dir.join(schema::DB_FILE)).unwrap();
+        let wal = std::fs::read(dir.join(format!("{}-wal", schema::DB_FILE))).unwrap_or_default();
+        let private = key.pkcs8();
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        for bytes in [&db, &wal] {
+            for chunk in private.chunks_exact(32).skip(1) {
+                assert!(!contains(bytes, chunk), "no piece of the private key in the clear");
+                assert!(!contains(bytes, hex::encode(chunk).as_bytes()), "nor hex-encoded");
+            }
+        }
+        let storage = Storage::open(&dir).unwrap();
+        let loaded = storage.load_signing_keys().unwrap();
+        assert_eq!(loaded.len(), 1, "a reset keeps CloudTrail's keys");
+        assert_eq!(loaded[0].info(), key.info());
+        assert_eq!(loaded[0].sign(b"m").unwrap(), key.sign(b"m").unwrap());
+        storage.close();
+        std::fs::remove_file(dir.join(rootkey::ROOT_KEY_FILE)).unwrap();
+        let err = Storage::open(&dir).unwrap_err();
+        assert!(err.0.contains("missing"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -208,7 +208,7 @@ fn write_jobs(tx: &Connection, encoder: &mut ChunkEncoder, batch: &[Job]) -> Res
                 }
                 Job::ClearEvents => clear_events(tx, &mut put, &mut pending, &mut effect)?,
                 Job::Wipe => {
-                    tx.execute("DELETE FROM state WHERE kind <> 'meta'", [])?;
+                    tx.execute("DELETE FROM state WHERE kind NOT IN ('meta', 'cloudtrail_signing_key')", [])?;
                     clear_events(tx, &mut put, &mut pending, &mut effect)?;
                 }
                 Job::Barrier(_) | Job::Shutdown => {}

@@ -38,6 +38,6 @@ def names():
 
 
 def reset():
-    req = urllib.request.Request(f"{ENDPOINT}/_keytrail/reset", method="POST", data=b"")
+    req = urllib.request.Request(f"{ENDPOINT}/_keytrail/reset", method="POST", data=b"{}", headers={"content-type": "application/json"})
     with urllib.request.urlopen(req) as r:
         r.read()
