@@ -451,10 +451,15 @@ async fn other_services_get_an_answer_in_their_own_protocol() {
     let scope = |service: &str| {
         format!("AWS4-HMAC-SHA256 Credential=AKIAX/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00")
     };
-    // S3 (REST-XML): S3's own <Error> document.
+    // S3 itself is served now (the trail buckets): a bucket that does not exist is S3's NoSuchBucket.
     let (status, body) = keytrail_tests::raw_http(s.addr, "GET", "/my-bucket?list-type=2", &[("authorization", &scope("s3"))], "").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("<Code>NoSuchBucket</Code>"), "{body}");
+    // Route 53 (REST-XML): an XML error document.
+    let (status, body) =
+        keytrail_tests::raw_http(s.addr, "GET", "/2013-04-01/hostedzone", &[("authorization", &scope("route53"))], "").await;
     assert_eq!(status, 501);
-    assert!(body.contains("<Error><Code>NotImplemented</Code>") && body.contains("Amazon Simple Storage Service (s3)"), "{body}");
+    assert!(body.contains("<Code>NotImplemented</Code>") && body.contains("Amazon Route 53 (route53)"), "{body}");
     // SQS (awsJson 1.0 today): JSON with __type.
     let (status, body) = keytrail_tests::raw_http(
         s.addr,
@@ -467,7 +472,7 @@ async fn other_services_get_an_answer_in_their_own_protocol() {
     assert_eq!(status, 501);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["__type"], "NotImplemented");
-    assert!(v["message"].as_str().unwrap().contains("keytrail serves AWS KMS, AWS CloudTrail and AWS STS"), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("keytrail serves AWS KMS, AWS CloudTrail, AWS STS and Amazon S3"), "{v}");
     // IAM (query protocol): <ErrorResponse>.
     let (_, body) =
         keytrail_tests::raw_http(s.addr, "POST", "/", &[("authorization", &scope("iam"))], "Action=ListUsers&Version=2010-05-08").await;

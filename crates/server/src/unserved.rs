@@ -23,7 +23,7 @@ use crate::protocol::{bytes_response, Body};
 const TABLE: &str = include_str!("services.tsv");
 
 /// The sentence every such answer carries.
-pub const SERVED: &str = "keytrail serves AWS KMS, AWS CloudTrail and AWS STS on this endpoint";
+pub const SERVED: &str = "keytrail serves AWS KMS, AWS CloudTrail, AWS STS and Amazon S3 (its trail buckets) on this endpoint";
 
 /// The wire protocols an answer can take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
