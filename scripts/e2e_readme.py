@@ -121,6 +121,29 @@ def run_shell(blocks_text, env, workdir, label):
     return result.stdout
 
 
+def run_alone(body, env, workdir, label):
+    """Runs a block that starts servers of its own (`cargo run … &`) as a user would: from the
+    checkout, in a session of its own, so whatever it leaves running is stopped afterwards (a
+    `kill` of `cargo run` leaves its keytrail child behind). Output goes to files: a pipe would
+    stay open as long as a leftover child holds it."""
+    out_path, err_path = (os.path.join(workdir, f"{label}.{ext}") for ext in ("out", "err"))
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen(["bash", "-c", "set -euo pipefail\n" + body], cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            rc = None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    output, errors = open(out_path).read(), open(err_path).read()
+    if rc != 0:
+        fail(f"{label} block {'timed out' if rc is None else f'failed ({rc})'}:\n{output[-3000:]}\n{errors[-3000:]}")
+    return output
+
+
 def expect(output, needle, label):
     if needle not in output:
         fail(f"{label}: expected {needle!r} in the output:\n{output[-3000:]}")
@@ -211,8 +234,8 @@ def main():
     # Phase 3: blocks that start a keytrail of their own (a seeded config, on a port of their own).
     alone_env = dict(env, AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="any", AWS_DEFAULT_REGION="us-east-1")
     alone = [(marker.split(" ", 1)[1], local(body)) for marker, lang, body in found if marker.startswith("run-alone ")]
-    for wanted, body in alone:
-        out = run_shell([body], alone_env, workdir, "a block with its own keytrail")
+    for i, (wanted, body) in enumerate(alone):
+        out = run_alone(body, alone_env, workdir, f"alone-{i}")
         expect(out, wanted, f"the block starting {body.splitlines()[0]!r}")
     say(f"{len(alone)} blocks with their own keytrail ran")
     say("OK")
